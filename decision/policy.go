@@ -57,6 +57,11 @@ type Policy struct {
 	// FDOff is the lowest descriptor number at which rump descriptors appear
 	// in the target; DefaultFDOff unless an fdoff= item was given.
 	FDOff int
+
+	// namedSockets and namedVFS are the selections made by name rather
+	// than through "all", for Unsupported.
+	namedSockets SocketSet
+	namedVFS     VFSSet
 }
 
 // PolicyFromEnv parses the RUMPHIJACK variable as the caller found it: value
@@ -165,36 +170,42 @@ func (p *Policy) apply(item string) error {
 }
 
 func applySocket(p *Policy, value string, _ bool) error {
-	set, err := editSelection(uint32(p.Sockets), value, socketNames, "socket family",
+	set, named, err := editSelection(uint32(p.Sockets), value, socketNames, "socket family",
 		"socket=all:nolocal")
 	if err != nil {
 		return err
 	}
 	p.Sockets = SocketSet(set)
+	p.namedSockets |= SocketSet(named)
 	return nil
 }
 
 func applyVFS(p *Policy, value string, _ bool) error {
-	set, err := editSelection(uint32(p.VFS), value, vfsNames, "vfs selector",
+	set, named, err := editSelection(uint32(p.VFS), value, vfsNames, "vfs selector",
 		"vfs=all:nonfssvc")
 	if err != nil {
 		return err
 	}
 	p.VFS = VFSSet(set)
+	p.namedVFS |= VFSSet(named)
 	return nil
 }
 
 // editSelection applies a socket= or vfs= list to the selection set, a bit
-// per entry of names, and returns the new selection. what and example word
-// the errors.
-func editSelection(set uint32, list string, names []string, what, example string) (uint32, error) {
+// per entry of names, and returns the new selection and the names the list
+// selects by name rather than through "all". what and example word the
+// errors.
+func editSelection(set uint32, list string, names []string, what, example string) (uint32,
+	uint32, error) {
+	var named uint32
 	for i, elem := range strings.Split(list, ":") {
 		if elem == "" {
 			continue
 		}
 		if elem == "all" {
 			if i != 0 {
-				return 0, fmt.Errorf(`"all" may only be the first element, as in %q`, example)
+				return 0, 0, fmt.Errorf(`"all" may only be the first element, as in %q`,
+					example)
 			}
 			set = 1<<len(names) - 1
 			continue
@@ -203,16 +214,18 @@ func editSelection(set uint32, list string, names []string, what, example string
 		name, off := strings.CutPrefix(elem, "no")
 		bit := slices.Index(names, name)
 		if bit < 0 {
-			return 0, fmt.Errorf(`unknown %s %q (accepted: %s, "all" first, "no" prefix)`,
+			return 0, 0, fmt.Errorf(`unknown %s %q (accepted: %s, "all" first, "no" prefix)`,
 				what, elem, strings.Join(names, ", "))
 		}
 		if off {
 			set &^= 1 << bit
+			named &^= 1 << bit
 		} else {
 			set |= 1 << bit
+			named |= 1 << bit
 		}
 	}
-	return set, nil
+	return set, named, nil
 }
 
 func applyPath(p *Policy, value string, _ bool) error {
@@ -411,16 +424,18 @@ func (p *Policy) MatchPath(abs string) (rumpPath string, ok bool) {
 
 // Unsupported lists the selections of p that NetBSD has and Linux does not,
 // so that they select nothing here, written as items ("socket=link",
-// "vfs=nfssvc"), sockets before vfs, each in table order. It is nil when
-// every selection has a meaning on Linux; callers may warn about the rest.
+// "vfs=nfssvc"), sockets before vfs, each in table order. Only selections
+// made by name count: "all" means every family there is, and selecting
+// NetBSD-only ones through it is no mistake. It is nil when every named
+// selection has a meaning on Linux; callers may warn about the rest.
 func (p *Policy) Unsupported() []string {
 	var items []string
-	for _, name := range p.Sockets.Names() {
+	for _, name := range (p.Sockets & p.namedSockets).Names() {
 		if _, ok := linuxSocketFamilies[name]; !ok {
 			items = append(items, "socket="+name)
 		}
 	}
-	for _, name := range p.VFS.Names() {
+	for _, name := range (p.VFS & p.namedVFS).Names() {
 		if !linuxVFS[name] {
 			items = append(items, "vfs="+name)
 		}

@@ -1,0 +1,142 @@
+// Command hijackd is the hijack daemon: it serves the seccomp listeners that
+// hijack-exec hands it, deciding for every trapped call of a hijacked program
+// whether the host or the rump kernel performs it, and exports its decisions
+// to Prometheus.
+//
+// Usage:
+//
+//	hijackd [--socket PATH] [--socket-mode MODE] [--metrics-addr ADDR]
+//	        [--log-level LEVEL] [--log-format text|json]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/hijack-project/hijack/control"
+	"github.com/hijack-project/hijack/metrics"
+	"github.com/hijack-project/hijack/session"
+)
+
+// DefaultMetricsAddr is where /metrics is served unless --metrics-addr says
+// otherwise: loopback only, since the metrics name the programs being run.
+const DefaultMetricsAddr = "127.0.0.1:9848"
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "hijackd:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	socketPath := flag.String("socket", control.DefaultSocket, "control socket `path`")
+	socketMode := flag.String("socket-mode", "0660",
+		"permissions of the control socket (octal); who may connect may hijack programs")
+	metricsAddr := flag.String("metrics-addr", DefaultMetricsAddr,
+		"`address` to serve /metrics on; empty to serve no metrics")
+	level := flag.String("log-level", "info", "log `level`: debug, info, warn or error")
+	format := flag.String("log-format", "text", "log format: text or json")
+	flag.Parse()
+	if flag.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (hijackd takes only flags)", flag.Arg(0))
+	}
+
+	log, err := newLogger(*level, *format)
+	if err != nil {
+		return err
+	}
+	mode, err := strconv.ParseUint(*socketMode, 8, 32)
+	if err != nil || mode > 0o777 {
+		return fmt.Errorf("--socket-mode %q: want octal permissions such as 0660", *socketMode)
+	}
+
+	m := metrics.New()
+	srv := session.NewServer(log, m)
+	ln, err := listen(*socketPath, os.FileMode(mode))
+	if err != nil {
+		return err
+	}
+	defer os.Remove(*socketPath)
+
+	var httpSrv *http.Server
+	if *metricsAddr != "" {
+		mln, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			return fmt.Errorf("--metrics-addr %s: %w", *metricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", m.Handler())
+		httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go httpSrv.Serve(mln)
+		log.Info("serving metrics", "addr", mln.Addr().String())
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("hijackd started", "socket", *socketPath, "version", metrics.Version)
+
+	select {
+	case <-ctx.Done():
+		log.Info("stopping", "sessions", srv.Sessions())
+	case err = <-errc:
+	}
+	srv.Close()
+	if httpSrv != nil {
+		httpSrv.Close()
+	}
+	return err
+}
+
+func newLogger(level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+// listen opens the control socket at path. A socket file left behind by a
+// hijackd that is gone is replaced; one that a running hijackd answers on is
+// not.
+func listen(path string, mode os.FileMode) (*net.UnixListener, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("control socket directory: %w", err)
+	}
+	if c, err := control.Dial(path); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("another hijackd is listening on %s", path)
+	} else if errors.Is(err, syscall.ECONNREFUSED) {
+		os.Remove(path)
+	}
+	ln, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: path, Net: "unixpacket"})
+	if err != nil {
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	ln.SetUnlinkOnClose(false)
+	if err := os.Chmod(path, mode); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("control socket permissions: %w", err)
+	}
+	return ln, nil
+}

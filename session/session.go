@@ -1,0 +1,191 @@
+// Package session runs hijackd's sessions: it accepts registrations on the
+// control socket, compiles each session's filter, receives its listener, and
+// answers every notification of the session's targets.
+//
+// A session is one listener: the process tree started by one hijack-exec,
+// sharing one policy. It ends when the listener reports that no process uses
+// the filter any more.
+package session
+
+import (
+	"context"
+	"log/slog"
+	"runtime"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/hijack-project/hijack/decision"
+	"github.com/hijack-project/hijack/metrics"
+	"github.com/hijack-project/hijack/notify"
+)
+
+// Session is one registered listener and what is known of its targets.
+type Session struct {
+	id       uint64
+	listener *notify.Listener
+	policy   *decision.Policy
+	retry    decision.Retry
+	server   string // RUMP_SERVER as given, or "" for the embedded kernel
+	program  string
+	pid      int // the registering hijack-exec, which became the program
+	uid      uint32
+	started  time.Time
+
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	rump    Rump
+
+	done chan struct{} // closed when the receiver has returned
+
+	mu        sync.Mutex
+	withdrawn int // notifications whose target went away first; guarded by mu
+	served    int // notifications answered; guarded by mu
+}
+
+// Rump performs a session's rump decisions.
+type Rump interface {
+	// Serve answers notification n, a call of sc that classification sent
+	// to the rump kernel with verdict v, and returns the reply to send.
+	Serve(n *notify.Notification, sc *decision.Syscall, v decision.Verdict) Reply
+}
+
+// Reply is the answer to one notification.
+type Reply struct {
+	Errno unix.Errno // non-zero: the call fails with this errno
+	Value int64      // otherwise the call returns this
+}
+
+// serve is the receiver: it runs on a thread of its own, answers
+// notifications in order until the listener hangs up or is stopped, and then
+// closes the listener. Host decisions are answered inline, which is what keeps
+// a continued call at a few microseconds.
+func (s *Session) serve() {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	defer close(s.done)
+
+	var n notify.Notification
+	for {
+		ready, hup, err := s.listener.Wait()
+		if hup || err != nil {
+			if err != nil && err != notify.ErrClosed {
+				s.log.Error("listener failed", "error", err)
+			}
+			break
+		}
+		if !ready {
+			continue
+		}
+		switch err := s.listener.Receive(&n); err {
+		case nil:
+			s.handle(&n)
+		case notify.ErrGone:
+			s.withdraw("unknown")
+		default:
+			s.log.Error("receive failed", "error", err)
+		}
+	}
+	s.listener.Close()
+}
+
+// handle decides and answers one notification.
+func (s *Session) handle(n *notify.Notification) {
+	start := time.Now()
+	sc := decision.Lookup(int(n.Nr))
+	if sc == nil || n.Arch != unix.AUDIT_ARCH_X86_64 {
+		// The filter traps nothing else; a kernel or filter that does
+		// is answered as if it had not trapped the call.
+		s.reply(n, "unknown", decision.Host, Reply{}, start)
+		return
+	}
+
+	var paths []decision.Path
+	if sc.Class == decision.ClassPath {
+		paths = make([]decision.Path, len(sc.Paths))
+		for i, arg := range sc.Paths {
+			name, err := notify.ReadString(n.PID, n.Args[arg.Path], unix.PathMax-1)
+			switch err {
+			case nil:
+				paths[i] = decision.Path{Name: name, OK: true}
+			case notify.ErrFault, notify.ErrTooLong:
+				// Decided by the directory alone; the kernel that
+				// owns it reports the bad path.
+			default:
+				// Without the path there is no decision; refusing
+				// is the only answer that cannot send a rump path
+				// to the host.
+				s.log.Warn("cannot read target memory", "pid", n.PID,
+					"syscall", sc.Name, "error", err)
+				s.reply(n, sc.Name, decision.Refused, Reply{Errno: unix.EPERM}, start)
+				return
+			}
+		}
+		// The reads are only known to come from the target if the
+		// notification is still pending now.
+		if s.listener.Valid(n.ID) != nil {
+			s.withdraw(sc.Name)
+			return
+		}
+	}
+
+	v := s.policy.Classify(sc, n.Args, paths, noRumpState{})
+	switch v.Decision {
+	case decision.Host:
+		s.reply(n, sc.Name, decision.Host, Reply{}, start)
+	case decision.Refused:
+		s.reply(n, sc.Name, decision.Refused, Reply{Errno: v.Errno}, start)
+	case decision.Rump:
+		s.reply(n, sc.Name, decision.Rump, s.rump.Serve(n, sc, v), start)
+	}
+}
+
+// reply answers n, counts the decision and times it.
+func (s *Session) reply(n *notify.Notification, name string, d decision.Decision, r Reply,
+	start time.Time) {
+	var err error
+	switch {
+	case d == decision.Host:
+		err = s.listener.Continue(n.ID)
+	case r.Errno != 0:
+		err = s.listener.Fail(n.ID, r.Errno)
+	default:
+		err = s.listener.Return(n.ID, r.Value)
+	}
+	if err == notify.ErrGone {
+		s.withdraw(name)
+		return
+	}
+	if err != nil {
+		s.log.Error("reply failed", "pid", n.PID, "syscall", name, "error", err)
+		return
+	}
+	s.mu.Lock()
+	s.served++
+	s.mu.Unlock()
+	s.metrics.Decisions.WithLabelValues(name, d.String()).Inc()
+	s.metrics.Notification.Observe(time.Since(start).Seconds())
+	if s.log.Enabled(context.Background(), slog.LevelDebug) {
+		s.log.Debug("notification", "pid", n.PID, "syscall", name, "decision", d.String(),
+			"errno", int(r.Errno))
+	}
+}
+
+// withdraw counts a notification whose target was interrupted or died
+// before it was answered.
+func (s *Session) withdraw(name string) {
+	s.mu.Lock()
+	s.withdrawn++
+	s.mu.Unlock()
+	s.metrics.Decisions.WithLabelValues(name, "withdrawn").Inc()
+}
+
+// noRumpState is the state of a target that holds no rump descriptors and
+// whose working directory is on the host. Every target is in that state
+// while rump calls cannot succeed, since only a successful rump call creates
+// a rump descriptor or moves the working directory.
+type noRumpState struct{}
+
+func (noRumpState) IsRumpFD(int) bool { return false }
+func (noRumpState) CwdInRump() bool   { return false }

@@ -170,14 +170,14 @@ func (s *Server) handshake(c *control.Conn, cred *unix.Ucred, log *slog.Logger) 
 		return nil, refuse("malformed", "listener message carries %d descriptors, want 1",
 			len(fds))
 	}
-	if err := checkPeer(int(cred.Pid)); err != nil {
-		unix.Close(fds[0])
-		return nil, &refusal{"not_confined", err}
-	}
 	l, err := notify.NewListener(fds[0])
 	if err != nil {
 		unix.Close(fds[0])
 		return nil, refuse("malformed", "listener: %w", err)
+	}
+	if err := checkPeer(int(cred.Pid)); err != nil {
+		l.Close()
+		return nil, &refusal{"not_confined", err}
 	}
 
 	sess, err := s.open(l, policy, retry, &reg, cred, log)

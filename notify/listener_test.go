@@ -1,7 +1,6 @@
 package notify
 
 import (
-	"encoding/binary"
 	"errors"
 	"os"
 	"runtime"
@@ -9,42 +8,9 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
-)
 
-// trapProgram returns a classic BPF program that traps the given x86-64
-// system call numbers with SECCOMP_RET_USER_NOTIF and allows all others.
-func trapProgram(nrs ...uint32) []byte {
-	const (
-		ldAbs   = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
-		jeqK    = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
-		retK    = unix.BPF_RET | unix.BPF_K
-		archOff = 4
-	)
-	type insn struct {
-		code   uint16
-		jt, jf uint8
-		k      uint32
-	}
-	prog := []insn{
-		{ldAbs, 0, 0, archOff},
-		{jeqK, 1, 0, unix.AUDIT_ARCH_X86_64},
-		{retK, 0, 0, unix.SECCOMP_RET_KILL_PROCESS},
-		{ldAbs, 0, 0, 0},
-	}
-	for i, nr := range nrs {
-		// Jump over the remaining comparisons and the allow to the trap.
-		prog = append(prog, insn{jeqK, uint8(len(nrs) - i), 0, nr})
-	}
-	prog = append(prog, insn{retK, 0, 0, unix.SECCOMP_RET_ALLOW},
-		insn{retK, 0, 0, unix.SECCOMP_RET_USER_NOTIF})
-	out := make([]byte, 0, len(prog)*8)
-	for _, in := range prog {
-		out = binary.NativeEndian.AppendUint16(out, in.code)
-		out = append(out, in.jt, in.jf)
-		out = binary.NativeEndian.AppendUint32(out, in.k)
-	}
-	return out
-}
+	"github.com/hijack-project/hijack/internal/trapbpf"
+)
 
 // startTarget runs body on a fresh OS thread under a filter trapping nrs and
 // returns the listener. The thread exits when body returns, which drops the
@@ -55,7 +21,7 @@ func startTarget(t *testing.T, body func(), nrs ...uint32) *Listener {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread dies with its filter
-		fd, err := Install(trapProgram(nrs...), InstallFlags)
+		fd, err := Install(trapbpf.Program(nrs...), InstallFlags)
 		if err != nil {
 			errc <- err
 			return

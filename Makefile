@@ -1,0 +1,29 @@
+# Build, test and benchmark hijack. The README's two commands, scripts/demo
+# and scripts/test, install what is missing and then use these targets.
+
+GO ?= go
+BIN := bin
+
+.PHONY: all build test bench demo clean
+
+all: build
+
+build:
+	mkdir -p $(BIN)
+	CGO_ENABLED=1 $(GO) build -o $(BIN)/ ./cmd/hijackd
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/ ./cmd/hijack-exec
+
+test:
+	scripts/test
+
+demo:
+	scripts/demo
+
+# One run of every benchmark, then the table of ratios: each pair was
+# measured in the same run, since these machines are shared and noisy.
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 200000x ./test/ | tee $(BIN)/bench.txt
+	@awk -f scripts/benchtable.awk $(BIN)/bench.txt
+
+clean:
+	rm -rf $(BIN)

@@ -2,10 +2,13 @@ package test
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -153,4 +156,28 @@ func TestHijackExecRefusesWhatItCannotDo(t *testing.T) {
 				got.code, got.stdout, got.stderr)
 		}
 	})
+}
+
+func TestTargetsKilledMidCallLeaveHijackdServing(t *testing.T) {
+	d := startDaemon(t)
+	for i := range 10 {
+		cmd := exec.Command(filepath.Join(bin, "hijack-exec"), "sh", "-c",
+			"while :; do cat /etc/hostname /rump/x >/dev/null 2>&1; done")
+		cmd.Env = append(os.Environ(), "HIJACKD_SOCKET="+d.socket)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(50+20*i) * time.Millisecond)
+		// Kill the whole loop, cat included, wherever it is.
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+	}
+	eventually(t, "every killed session closed", func() (bool, string) {
+		n := d.metric(t, "hijack_sessions")
+		return n == 0, fmt.Sprintf("%v sessions", n)
+	})
+	if got := run(t, d, nil, "echo", "served"); got.stdout != "served\n" || got.code != 0 {
+		t.Errorf("after the kills: %+v", got)
+	}
 }

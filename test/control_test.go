@@ -178,4 +178,3 @@ func readFilter(t *testing.T, c *net.UnixConn) {
 		t.Fatalf("read filter: %v", err)
 	}
 }
-

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"runtime"
 	"runtime/debug"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -32,6 +33,8 @@ type Metrics struct {
 	// Registrations counts control connections by result: "ok", or the
 	// reason they were refused.
 	Registrations *prometheus.CounterVec
+
+	decisionCache sync.Map // decisionKey → prometheus.Counter
 }
 
 // New creates the collectors, registered on a registry of their own together
@@ -94,4 +97,19 @@ func (m *Metrics) Registry() *prometheus.Registry { return m.registry }
 // Handler serves the registry in the Prometheus exposition formats.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+type decisionKey struct{ syscall, decision string }
+
+// Decision returns the counter of hijack_decisions_total for one system call
+// and decision. Counters are cached, since the receivers count every
+// notification and resolving label values each time costs more than the
+// rest of a continued call's bookkeeping.
+func (m *Metrics) Decision(syscall, decision string) prometheus.Counter {
+	k := decisionKey{syscall, decision}
+	if c, ok := m.decisionCache.Load(k); ok {
+		return c.(prometheus.Counter)
+	}
+	c, _ := m.decisionCache.LoadOrStore(k, m.Decisions.WithLabelValues(syscall, decision))
+	return c.(prometheus.Counter)
 }

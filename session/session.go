@@ -164,7 +164,7 @@ func (s *Session) reply(n *notify.Notification, name string, d decision.Decision
 	s.mu.Lock()
 	s.served++
 	s.mu.Unlock()
-	s.metrics.Decisions.WithLabelValues(name, d.String()).Inc()
+	s.metrics.Decision(name, d.String()).Inc()
 	s.metrics.Notification.Observe(time.Since(start).Seconds())
 	if s.log.Enabled(context.Background(), slog.LevelDebug) {
 		s.log.Debug("notification", "pid", n.PID, "syscall", name, "decision", d.String(),
@@ -178,7 +178,7 @@ func (s *Session) withdraw(name string) {
 	s.mu.Lock()
 	s.withdrawn++
 	s.mu.Unlock()
-	s.metrics.Decisions.WithLabelValues(name, "withdrawn").Inc()
+	s.metrics.Decision(name, "withdrawn").Inc()
 }
 
 // noRumpState is the state of a target that holds no rump descriptors and

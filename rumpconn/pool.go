@@ -158,7 +158,7 @@ func (p *Pool) fill() {
 			}
 			failures++
 			p.log.Debug("pool dial failed", "server", p.srv.String(), "err", err)
-			if p.clock.Sleep(p.ctx, backoff(min(failures, 19))) != nil {
+			if p.clock.Sleep(p.ctx, Backoff(min(failures, 19))) != nil {
 				return
 			}
 			continue

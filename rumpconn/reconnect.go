@@ -38,9 +38,9 @@ func (SystemClock) Sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// backoff is rumpclient's wait before reconnect attempt k (from 0): 100 ms
+// Backoff is rumpclient's wait before reconnect attempt k (from 0): 100 ms
 // times k for the first ten, 0 to 0.9 s, then k-9 seconds up to 10.
-func backoff(k int) time.Duration {
+func Backoff(k int) time.Duration {
 	if k < 10 {
 		return time.Duration(k) * 100 * time.Millisecond
 	}
@@ -170,7 +170,7 @@ func (c *Conn) reconnect(ctx context.Context) (*link, error) {
 			return nil, fmt.Errorf("%w: reconnect failed, %d second timeout: %w",
 				ErrNotConnected, int(retry), last)
 		}
-		if err := c.clock.Sleep(ctx, backoff(k)); err != nil {
+		if err := c.clock.Sleep(ctx, Backoff(k)); err != nil {
 			return nil, err
 		}
 

@@ -15,7 +15,7 @@ import (
 func TestBackoffIsRumpclients(t *testing.T) {
 	var got []time.Duration
 	for k := range 22 {
-		got = append(got, backoff(k))
+		got = append(got, Backoff(k))
 	}
 	ms := time.Millisecond
 	want := []time.Duration{0, 100 * ms, 200 * ms, 300 * ms, 400 * ms, 500 * ms, 600 * ms,
@@ -32,7 +32,7 @@ func TestBackoffIsRumpclients(t *testing.T) {
 func schedule(n int) []time.Duration {
 	var s []time.Duration
 	for k := range n {
-		s = append(s, backoff(k))
+		s = append(s, Backoff(k))
 	}
 	return s
 }

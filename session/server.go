@@ -2,6 +2,7 @@ package session
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -20,16 +21,27 @@ import (
 	"github.com/hijack-project/hijack/decision/filter"
 	"github.com/hijack-project/hijack/metrics"
 	"github.com/hijack-project/hijack/notify"
+	"github.com/hijack-project/hijack/rumpconn"
 )
 
 // RegisterTimeout bounds a whole registration, so a peer that connects and
 // stalls costs one goroutine for that long at most.
 const RegisterTimeout = 10 * time.Second
 
+// Options configure a Server.
+type Options struct {
+	// Embedded is the rump server of sessions whose RUMP_SERVER is unset,
+	// hijackd's embedded kernel; nil when hijackd runs without one, which
+	// makes such sessions fail their rump calls with ENOTCONN.
+	Embedded *rumpconn.Server
+}
+
 // Server accepts registrations and owns the sessions they open.
 type Server struct {
-	log     *slog.Logger
-	metrics *metrics.Metrics
+	log         *slog.Logger
+	metrics     *metrics.Metrics
+	rumpMetrics *rumpconn.Metrics
+	embedded    *rumpconn.Server
 
 	wg sync.WaitGroup // registrations and receivers in progress
 
@@ -39,12 +51,18 @@ type Server struct {
 	closed   bool                       // guarded by mu
 	lns      []net.Listener             // guarded by mu
 	conns    map[*control.Conn]struct{} // registrations in progress; guarded by mu
+	pools    map[string]*rumpconn.Pool  // by server URL; guarded by mu
 }
 
 // NewServer returns a server that logs to log and counts into m.
-func NewServer(log *slog.Logger, m *metrics.Metrics) *Server {
-	return &Server{log: log, metrics: m, sessions: make(map[uint64]*Session),
-		conns: make(map[*control.Conn]struct{})}
+func NewServer(log *slog.Logger, m *metrics.Metrics, opts Options) (*Server, error) {
+	rm, err := rumpconn.NewMetrics(m.Registry())
+	if err != nil {
+		return nil, fmt.Errorf("rump connection metrics: %w", err)
+	}
+	return &Server{log: log, metrics: m, rumpMetrics: rm, embedded: opts.Embedded,
+		sessions: make(map[uint64]*Session), conns: make(map[*control.Conn]struct{}),
+		pools: make(map[string]*rumpconn.Pool)}, nil
 }
 
 // Serve accepts control connections on ln until ln is closed or Close is
@@ -120,7 +138,7 @@ func (s *Server) register(c *control.Conn) {
 	}
 	log := s.log.With("peer_pid", cred.Pid, "peer_uid", cred.Uid)
 
-	sess, ref := s.handshake(c, cred, log)
+	sess, ref := s.handshake(c, cred)
 	if ref != nil {
 		log.Warn("registration refused", "reason", ref.result, "error", ref.err)
 		s.metrics.Registrations.WithLabelValues(ref.result).Inc()
@@ -137,8 +155,7 @@ func (s *Server) register(c *control.Conn) {
 	}
 }
 
-func (s *Server) handshake(c *control.Conn, cred *unix.Ucred, log *slog.Logger) (*Session,
-	*refusal) {
+func (s *Server) handshake(c *control.Conn, cred *unix.Ucred) (*Session, *refusal) {
 	var reg control.Register
 	if _, err := c.Receive(control.TypeRegister, &reg); err != nil {
 		return nil, receiveRefusal(err)
@@ -150,6 +167,14 @@ func (s *Server) handshake(c *control.Conn, cred *unix.Ucred, log *slog.Logger) 
 	retry, err := decision.RetryFromEnv(reg.Retry, reg.RetrySet)
 	if err != nil {
 		return nil, &refusal{"bad_policy", err}
+	}
+	var srv rumpconn.Server
+	var noServer error
+	if policy.HijacksAnything() {
+		srv, noServer = s.serverFor(&reg)
+		if noServer != nil && noServer != errNoEmbedded {
+			return nil, &refusal{"bad_server", noServer}
+		}
 	}
 	prog, err := filter.Compile(policy)
 	if err != nil {
@@ -180,9 +205,29 @@ func (s *Server) handshake(c *control.Conn, cred *unix.Ucred, log *slog.Logger) 
 		return nil, &refusal{"not_confined", err}
 	}
 
-	sess, err := s.open(l, policy, retry, &reg, cred, log)
+	var conn *rumpconn.Conn
+	var staging *rumpconn.Staging
+	if policy.HijacksAnything() && noServer == nil {
+		program := "?"
+		if len(reg.Argv) > 0 {
+			program = reg.Argv[0]
+		}
+		pid := int(cred.Pid)
+		staging = rumpconn.NewStaging(targetMemory{pid: pid})
+		conn, err = s.connect(context.Background(), srv, program, staging, retry,
+			func() { killTree(pid) })
+		if err != nil {
+			l.Close()
+			return nil, &refusal{"server_unreachable", err}
+		}
+	}
+
+	sess, err := s.open(l, policy, retry, &reg, cred, conn, staging, noServer)
 	if err != nil {
 		l.Close()
+		if conn != nil {
+			conn.Close()
+		}
 		return nil, &refusal{"shutting_down", err}
 	}
 	return sess, nil
@@ -223,9 +268,11 @@ func checkPeer(pid int) error {
 	return fmt.Errorf("peer %d: no NoNewPrivs line in its status", pid)
 }
 
-// open creates and starts the session for listener l.
+// open creates and starts the session for listener l, whose rump calls go to
+// conn, or fail with ENOTCONN for the reason noServer when conn is nil.
 func (s *Server) open(l *notify.Listener, policy *decision.Policy, retry decision.Retry,
-	reg *control.Register, cred *unix.Ucred, log *slog.Logger) (*Session, error) {
+	reg *control.Register, cred *unix.Ucred, conn *rumpconn.Conn, staging *rumpconn.Staging,
+	noServer error) (*Session, error) {
 	program := "?"
 	if len(reg.Argv) > 0 {
 		program = filepath.Base(reg.Argv[0])
@@ -247,8 +294,16 @@ func (s *Server) open(l *notify.Listener, policy *decision.Policy, retry decisio
 		metrics: s.metrics, done: make(chan struct{}),
 	}
 	sess.log = s.log.With("session", sess.id)
-	sess.rump = &unreachable{log: sess.log, server: serverName(server),
-		reason: "this hijackd has no rump kernel client"}
+	if conn != nil {
+		sess.conn = conn
+		sess.rump = &served{sess: sess, conn: conn, staging: staging}
+	} else {
+		reason := "no server"
+		if noServer != nil {
+			reason = noServer.Error()
+		}
+		sess.rump = &unreachable{log: sess.log, server: serverName(server), reason: reason}
+	}
 	s.sessions[sess.id] = sess
 	s.metrics.Sessions.Inc()
 	sess.log.Info("session opened", "program", program, "pid", sess.pid, "uid", sess.uid,
@@ -271,6 +326,9 @@ func serverName(url string) string {
 }
 
 func (s *Server) closeSession(sess *Session) {
+	if sess.conn != nil {
+		sess.conn.Close()
+	}
 	s.mu.Lock()
 	delete(s.sessions, sess.id)
 	s.mu.Unlock()
@@ -303,6 +361,12 @@ func (s *Server) Close() error {
 		err = errors.Join(err, ln.Close())
 	}
 	s.wg.Wait()
+	s.mu.Lock()
+	for _, p := range s.pools {
+		err = errors.Join(err, p.Close())
+	}
+	s.pools = nil
+	s.mu.Unlock()
 	return err
 }
 

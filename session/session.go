@@ -19,6 +19,7 @@ import (
 	"github.com/hijack-project/hijack/decision"
 	"github.com/hijack-project/hijack/metrics"
 	"github.com/hijack-project/hijack/notify"
+	"github.com/hijack-project/hijack/rumpconn"
 )
 
 // Session is one registered listener and what is known of its targets.
@@ -36,6 +37,7 @@ type Session struct {
 	log     *slog.Logger
 	metrics *metrics.Metrics
 	rump    Rump
+	conn    *rumpconn.Conn // the first target's rump process; nil without a server
 
 	done chan struct{} // closed when the receiver has returned
 

@@ -63,7 +63,10 @@ func run() error {
 	}
 
 	m := metrics.New()
-	srv := session.NewServer(log, m)
+	srv, err := session.NewServer(log, m, session.Options{})
+	if err != nil {
+		return err
+	}
 	ln, err := listen(*socketPath, os.FileMode(mode))
 	if err != nil {
 		return err

@@ -1,0 +1,325 @@
+package emulate
+
+import (
+	"context"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/hijack-project/hijack/netbsd"
+	"github.com/hijack-project/hijack/notify"
+)
+
+// The path calls. Each handler receives the rump paths from the verdict,
+// already stripped of the path prefix. Their directory is the rump kernel's
+// root or working directory: a rump path is absolute or, relative, follows
+// a working directory in the rump kernel.
+
+var handlers = map[int]handler{
+	unix.SYS_STAT:       statHandler(statPlain),
+	unix.SYS_LSTAT:      statHandler(statNoFollow),
+	unix.SYS_NEWFSTATAT: statHandler(statAt),
+	unix.SYS_STATX:      statxHandler,
+
+	unix.SYS_ACCESS:     accessHandler(-1, 1, -1),
+	unix.SYS_FACCESSAT:  accessHandler(0, 2, -1),
+	unix.SYS_FACCESSAT2: accessHandler(0, 2, 3),
+
+	unix.SYS_MKDIR:   pathIntHandler(netbsd.SYS_MKDIRAT, 1),
+	unix.SYS_MKDIRAT: pathIntHandler(netbsd.SYS_MKDIRAT, 2),
+	unix.SYS_CHMOD:   pathIntHandler(netbsd.SYS_FCHMODAT, 1),
+	unix.SYS_RMDIR:   unlinkHandler(-1, true),
+	unix.SYS_UNLINK:  unlinkHandler(-1, false),
+	// unlinkat takes its AT_REMOVEDIR from the flags argument.
+	unix.SYS_UNLINKAT: unlinkHandler(2, false),
+
+	unix.SYS_FCHMODAT:  fchmodatHandler,
+	unix.SYS_FCHMODAT2: fchmodatHandler,
+
+	unix.SYS_RENAME:    renameHandler(-1),
+	unix.SYS_RENAMEAT:  renameHandler(-1),
+	unix.SYS_RENAMEAT2: renameHandler(4),
+
+	unix.SYS_READLINK:   readlinkHandler(1, 2),
+	unix.SYS_READLINKAT: readlinkHandler(2, 3),
+
+	unix.SYS_SYMLINK:   symlinkHandler(0),
+	unix.SYS_SYMLINKAT: symlinkHandler(0),
+
+	unix.SYS_TRUNCATE: truncateHandler,
+}
+
+const atFDCWD = uint64(1<<64 - 100) // NetBSD's AT_FDCWD, -100, in a slot
+
+// atStatxSyncType masks statx's AT_STATX_FORCE_SYNC and AT_STATX_DONT_SYNC.
+const atStatxSyncType = 0x6000
+
+// path stages rump path i of the call.
+func (c *Call) path(s *staged, i int) (uint64, Reply, bool) {
+	addr, err := c.stageString(s, c.Verdict.RumpPaths[i])
+	if err != nil {
+		return 0, Reply{Errno: unix.ENOMEM}, false
+	}
+	return addr, Reply{}, true
+}
+
+type statKind int
+
+const (
+	statPlain statKind = iota
+	statNoFollow
+	statAt
+)
+
+// statHandler serves stat, lstat and newfstatat with NetBSD's fstatat and
+// writes the result as a Linux struct stat.
+func statHandler(kind statKind) handler {
+	return func(ctx context.Context, c *Call) Reply {
+		var s staged
+		defer s.release()
+		path, r, ok := c.path(&s, 0)
+		if !ok {
+			return r
+		}
+		bufArg, flags := 1, uint32(0)
+		switch kind {
+		case statNoFollow:
+			flags = netbsd.AT_SYMLINK_NOFOLLOW
+		case statAt:
+			bufArg = 2
+			var err error
+			if flags, err = netbsd.AtFlagsFromLinux(uint32(c.arg(3))); err != nil {
+				return Reply{Errno: unix.EINVAL}
+			}
+		}
+		st, r, ok := c.fstatat(ctx, &s, path, flags)
+		if !ok {
+			return r
+		}
+		lst := st.ToLinux()
+		return c.result(c.N.Args[bufArg], netbsd.EncodeLinuxStat(&lst))
+	}
+}
+
+// statxHandler serves statx from the fields of NetBSD's struct stat.
+func statxHandler(ctx context.Context, c *Call) Reply {
+	var s staged
+	defer s.release()
+	path, r, ok := c.path(&s, 0)
+	if !ok {
+		return r
+	}
+	// AT_STATX_SYNC_TYPE bits only say how fresh the answer must be; a
+	// local rump file system is always exact.
+	flags, err := netbsd.AtFlagsFromLinux(uint32(c.arg(2)) &^ atStatxSyncType)
+	if err != nil {
+		return Reply{Errno: unix.EINVAL}
+	}
+	st, r, ok := c.fstatat(ctx, &s, path, flags)
+	if !ok {
+		return r
+	}
+	x := st.Statx()
+	return c.result(c.N.Args[4], netbsd.EncodeLinuxStatx(&x))
+}
+
+func (c *Call) fstatat(ctx context.Context, s *staged, path uint64,
+	flags uint32) (netbsd.Stat, Reply, bool) {
+	buf := make([]byte, netbsd.StatSize)
+	addr, err := c.stage(s, buf)
+	if err != nil {
+		return netbsd.Stat{}, Reply{Errno: unix.ENOMEM}, false
+	}
+	if r := c.rump(ctx, netbsd.SYS_FSTATAT, atFDCWD, path, addr,
+		uint64(flags)); r.Errno != 0 {
+		return netbsd.Stat{}, r, false
+	}
+	st, err := netbsd.DecodeStat(buf)
+	if err != nil {
+		return netbsd.Stat{}, Reply{Errno: unix.EIO}, false
+	}
+	return st, Reply{}, true
+}
+
+// result writes out to the target at addr and answers 0, or EFAULT when the
+// target's buffer cannot be written.
+func (c *Call) result(addr uint64, out []byte) Reply {
+	if err := c.copyOut(addr, out); err != nil {
+		return Reply{Errno: unix.EFAULT}
+	}
+	return Reply{}
+}
+
+// accessHandler serves access, faccessat and faccessat2: the mode is
+// argument modeArg, the flags argument flagsArg (-1 for none).
+func accessHandler(_, modeArg, flagsArg int) handler {
+	return func(ctx context.Context, c *Call) Reply {
+		var s staged
+		defer s.release()
+		path, r, ok := c.path(&s, 0)
+		if !ok {
+			return r
+		}
+		var flags uint32
+		if flagsArg >= 0 {
+			var err error
+			if flags, err = netbsd.FaccessatFlagsFromLinux(uint32(c.arg(flagsArg))); err != nil {
+				return Reply{Errno: unix.EINVAL}
+			}
+		}
+		// The access bits R_OK, W_OK, X_OK and F_OK are the same.
+		return c.rump(ctx, netbsd.SYS_FACCESSAT, atFDCWD, path, sint(c.arg(modeArg)),
+			uint64(flags))
+	}
+}
+
+// pathIntHandler serves calls that take a path and one int, the mode of
+// mkdir and chmod, through NetBSD's *at form nr.
+func pathIntHandler(nr netbsd.Sysno, intArg int) handler {
+	return func(ctx context.Context, c *Call) Reply {
+		var s staged
+		defer s.release()
+		path, r, ok := c.path(&s, 0)
+		if !ok {
+			return r
+		}
+		// Permission bits are the same on both systems.
+		args := []uint64{atFDCWD, path, uint64(uint32(c.arg(intArg)) & 0o7777)}
+		if nr == netbsd.SYS_FCHMODAT {
+			args = append(args, 0)
+		}
+		return c.rump(ctx, nr, args...)
+	}
+}
+
+func fchmodatHandler(ctx context.Context, c *Call) Reply {
+	var s staged
+	defer s.release()
+	path, r, ok := c.path(&s, 0)
+	if !ok {
+		return r
+	}
+	var flags uint32
+	if c.N.Nr == unix.SYS_FCHMODAT2 {
+		var err error
+		if flags, err = netbsd.AtFlagsFromLinux(uint32(c.arg(3))); err != nil {
+			return Reply{Errno: unix.EINVAL}
+		}
+	}
+	return c.rump(ctx, netbsd.SYS_FCHMODAT, atFDCWD, path, uint64(uint32(c.arg(2))&0o7777),
+		uint64(flags))
+}
+
+// unlinkHandler serves unlink, rmdir and unlinkat (whose flags are argument
+// flagsArg).
+func unlinkHandler(flagsArg int, rmdir bool) handler {
+	return func(ctx context.Context, c *Call) Reply {
+		var s staged
+		defer s.release()
+		path, r, ok := c.path(&s, 0)
+		if !ok {
+			return r
+		}
+		var flags uint32
+		if rmdir {
+			flags = netbsd.AT_REMOVEDIR
+		}
+		if flagsArg >= 0 {
+			var err error
+			if flags, err = netbsd.AtFlagsFromLinux(uint32(c.arg(flagsArg))); err != nil {
+				return Reply{Errno: unix.EINVAL}
+			}
+		}
+		return c.rump(ctx, netbsd.SYS_UNLINKAT, atFDCWD, path, uint64(flags))
+	}
+}
+
+// renameHandler serves rename, renameat and renameat2, whose flags are
+// argument flagsArg; NetBSD has no rename flags, so only 0 is served.
+func renameHandler(flagsArg int) handler {
+	return func(ctx context.Context, c *Call) Reply {
+		if flagsArg >= 0 && c.N.Args[flagsArg] != 0 {
+			return Reply{Errno: unix.EINVAL}
+		}
+		var s staged
+		defer s.release()
+		from, r, ok := c.path(&s, 0)
+		if !ok {
+			return r
+		}
+		to, r, ok := c.path(&s, 1)
+		if !ok {
+			return r
+		}
+		return c.rump(ctx, netbsd.SYS_RENAMEAT, atFDCWD, from, atFDCWD, to)
+	}
+}
+
+// readlinkHandler serves readlink and readlinkat: the buffer and its size
+// are arguments bufArg and sizeArg.
+func readlinkHandler(bufArg, sizeArg int) handler {
+	return func(ctx context.Context, c *Call) Reply {
+		size := int64(c.N.Args[sizeArg])
+		if int32(size) <= 0 {
+			return Reply{Errno: unix.EINVAL}
+		}
+		size = min(size, unix.PathMax)
+		var s staged
+		defer s.release()
+		path, r, ok := c.path(&s, 0)
+		if !ok {
+			return r
+		}
+		buf := make([]byte, size)
+		addr, err := c.stage(&s, buf)
+		if err != nil {
+			return Reply{Errno: unix.ENOMEM}
+		}
+		r = c.rump(ctx, netbsd.SYS_READLINKAT, atFDCWD, path, addr, uint64(size))
+		if r.Errno != 0 {
+			return r
+		}
+		n := min(r.Value, size)
+		if err := c.copyOut(c.N.Args[bufArg], buf[:n]); err != nil {
+			return Reply{Errno: unix.EFAULT}
+		}
+		return Reply{Value: n}
+	}
+}
+
+// symlinkHandler serves symlink and symlinkat. The link's target, argument
+// targetArg, is content rather than a name, so it is read from the target
+// here and passed unchanged.
+func symlinkHandler(targetArg int) handler {
+	return func(ctx context.Context, c *Call) Reply {
+		target, err := notify.ReadString(c.N.PID, c.N.Args[targetArg], unix.PathMax-1)
+		switch {
+		case err == notify.ErrTooLong:
+			return Reply{Errno: unix.ENAMETOOLONG}
+		case err != nil:
+			return Reply{Errno: unix.EFAULT}
+		case c.Valid() != nil:
+			return Reply{Errno: unix.EINTR}
+		}
+		var s staged
+		defer s.release()
+		tAddr, err := c.stageString(&s, target)
+		if err != nil {
+			return Reply{Errno: unix.ENOMEM}
+		}
+		link, r, ok := c.path(&s, 0)
+		if !ok {
+			return r
+		}
+		return c.rump(ctx, netbsd.SYS_SYMLINKAT, tAddr, atFDCWD, link)
+	}
+}
+
+func truncateHandler(ctx context.Context, c *Call) Reply {
+	var s staged
+	defer s.release()
+	path, r, ok := c.path(&s, 0)
+	if !ok {
+		return r
+	}
+	return c.rump(ctx, netbsd.SYS_TRUNCATE, path, c.N.Args[1])
+}

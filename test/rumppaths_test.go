@@ -1,0 +1,112 @@
+package test
+
+import (
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hijack-project/hijack/rumpserver"
+)
+
+// startRumpServer serves a rump kernel backed by a fresh directory on a unix
+// socket and returns its RUMP_SERVER URL and root directory.
+func startRumpServer(t *testing.T) (url, root string) {
+	t.Helper()
+	root = t.TempDir()
+	srv, err := rumpserver.New(rumpserver.Config{Root: root, Console: io.Discard,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatalf("rump server: %v", err)
+	}
+	sock := filepath.Join(t.TempDir(), "rump.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close(); ln.Close() })
+	return "unix://" + sock, root
+}
+
+func TestPathCallsGoToTheRumpKernel(t *testing.T) {
+	d := startDaemon(t)
+	url, root := startRumpServer(t)
+	env := []string{"RUMP_SERVER=" + url}
+	busybox := staticBusybox(t)
+
+	steps := []struct {
+		name       string
+		argv       []string
+		wantCode   int
+		wantStdout string
+		wantStderr string
+	}{
+		{"mkdir makes a directory in the rump kernel", []string{"mkdir", "/rump/d"},
+			0, "", ""},
+		{"stat sees it", []string{"stat", "-c", "%F %a", "/rump/d"},
+			0, "directory 755\n", ""},
+		{"mkdir again fails with EEXIST", []string{"mkdir", "/rump/d"},
+			1, "", "File exists"},
+		{"rename moves it within the rump kernel", []string{"mv", "-T", "/rump/d", "/rump/e"},
+			0, "", ""},
+		{"a rename from the host into the rump kernel fails with EXDEV",
+			[]string{"python3", "-c", "import os; os.rename('/etc/hostname', '/rump/h')"},
+			1, "", "Invalid cross-device link"},
+		{"symlink and readlink round trip", []string{busybox, "sh", "-c",
+			"ln -s /some/target /rump/l && readlink /rump/l"}, 0, "/some/target\n", ""},
+		{"test -d answers through access and stat", []string{busybox, "sh", "-c",
+			"test -d /rump/e && echo dir; test -e /rump/none || echo missing"},
+			0, "dir\nmissing\n", ""},
+		{"chmod changes the mode", []string{busybox, "sh", "-c",
+			"chmod 700 /rump/e && stat -c %a /rump/e"}, 0, "700\n", ""},
+		{"rmdir removes it", []string{"rmdir", "/rump/e"}, 0, "", ""},
+		{"rm removes the link", []string{"rm", "/rump/l"}, 0, "", ""},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			got := run(t, d, env, s.argv...)
+			if got.code != s.wantCode || got.stdout != s.wantStdout ||
+				!strings.Contains(got.stderr, s.wantStderr) {
+				t.Errorf("%q: status %d, stdout %q, stderr %q; want %d, %q, stderr with %q",
+					s.argv, got.code, got.stdout, got.stderr, s.wantCode, s.wantStdout,
+					s.wantStderr)
+			}
+		})
+		if t.Failed() {
+			break
+		}
+		// What the rump kernel holds is what its root directory holds.
+		switch s.name {
+		case "mkdir makes a directory in the rump kernel":
+			if fi, err := os.Stat(filepath.Join(root, "d")); err != nil || !fi.IsDir() {
+				t.Errorf("the rump kernel's root has no directory d: %v", err)
+			}
+			if _, err := os.Stat("/rump/d"); err == nil {
+				t.Errorf("the host has /rump/d")
+			}
+		case "rmdir removes it":
+			if _, err := os.Stat(filepath.Join(root, "e")); !os.IsNotExist(err) {
+				t.Errorf("the rump kernel's root still has e: %v", err)
+			}
+		}
+	}
+}
+
+func TestUnreachableRumpServerStopsTheProgram(t *testing.T) {
+	d := startDaemon(t)
+	sock := filepath.Join(t.TempDir(), "nobody-listens.sock")
+	got := run(t, d, []string{"RUMP_SERVER=unix://" + sock}, "echo", "must not run")
+	if got.code != 125 || got.stdout != "" || !strings.Contains(got.stderr, sock) {
+		t.Errorf("status %d, stdout %q, stderr %q; want 125 naming the server",
+			got.code, got.stdout, got.stderr)
+	}
+	got = run(t, d, []string{"RUMP_SERVER=tcp://localhost:80"}, "true")
+	if got.code != 125 || !strings.Contains(got.stderr, "numeric IPv4") {
+		t.Errorf("a malformed RUMP_SERVER: status %d, stderr %q; want 125 and the rule",
+			got.code, got.stderr)
+	}
+}

@@ -4,7 +4,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: all build test bench demo clean
+.PHONY: all build test bench demo clean install
 
 all: build
 
@@ -24,6 +24,14 @@ demo:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 200000x ./test/ | tee $(BIN)/bench.txt
 	@awk -f scripts/benchtable.awk $(BIN)/bench.txt
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+# Installs bin/ (run make build first, not as root), the systemd units and
+# the group hijack; deploy/install.sh says what goes where.
+install:
+	PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) deploy/install.sh
 
 clean:
 	rm -rf $(BIN)

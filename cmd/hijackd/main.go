@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/hijack-project/hijack/control"
+	"github.com/hijack-project/hijack/internal/systemd"
 	"github.com/hijack-project/hijack/metrics"
 	"github.com/hijack-project/hijack/session"
 )
@@ -67,11 +68,15 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	ln, err := listen(*socketPath, os.FileMode(mode))
+	ln, activated, err := controlListener(*socketPath, os.FileMode(mode), log)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(*socketPath)
+	if !activated {
+		// A socket systemd holds must outlive this process; one of
+		// hijackd's own must not.
+		defer os.Remove(*socketPath)
+	}
 
 	var httpSrv *http.Server
 	if *metricsAddr != "" {
@@ -90,13 +95,19 @@ func run() error {
 	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("hijackd started", "socket", *socketPath, "version", metrics.Version)
+	log.Info("hijackd started", "socket", *socketPath, "socket_activated", activated,
+		"version", metrics.Version)
+	if err := systemd.Ready(); err != nil {
+		log.Warn("cannot tell systemd hijackd is ready", "error", err)
+	}
+	go watchdog(ctx, log)
 
 	select {
 	case <-ctx.Done():
 		log.Info("stopping", "sessions", srv.Sessions())
 	case err = <-errc:
 	}
+	systemd.Stopping()
 	srv.Close()
 	if httpSrv != nil {
 		httpSrv.Close()
@@ -117,6 +128,63 @@ func newLogger(level, format string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+// controlListener returns the control socket: the one systemd passed, named
+// "control" by hijackd.socket, or else one hijackd opens at path itself.
+func controlListener(path string, mode os.FileMode, log *slog.Logger) (*net.UnixListener,
+	bool, error) {
+	files, err := systemd.ListenFDs()
+	if err != nil {
+		return nil, false, fmt.Errorf("descriptors from systemd: %w", err)
+	}
+	var ln *net.UnixListener
+	for _, f := range files {
+		file := os.NewFile(uintptr(f.FD), f.Name)
+		if f.Name != "control" || ln != nil {
+			log.Warn("ignoring a descriptor from systemd", "name", f.Name)
+			file.Close()
+			continue
+		}
+		l, err := net.FileListener(file)
+		file.Close()
+		if err != nil {
+			return nil, false, fmt.Errorf("control socket from systemd: %w", err)
+		}
+		ul, ok := l.(*net.UnixListener)
+		if !ok || ul.Addr().Network() != "unixpacket" {
+			l.Close()
+			return nil, false, fmt.Errorf("control socket from systemd is not a " +
+				"SOCK_SEQPACKET unix socket (ListenSequentialPacket= in hijackd.socket)")
+		}
+		ul.SetUnlinkOnClose(false)
+		ln = ul
+	}
+	if ln != nil {
+		return ln, true, nil
+	}
+	ln, err = listen(path, mode)
+	return ln, false, err
+}
+
+// watchdog pings systemd's watchdog at half its interval while ctx lives.
+func watchdog(ctx context.Context, log *slog.Logger) {
+	interval, ok := systemd.WatchdogInterval()
+	if !ok {
+		return
+	}
+	t := time.NewTicker(interval / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := systemd.Watchdog(); err != nil {
+				log.Warn("watchdog ping failed", "error", err)
+			}
+		}
+	}
 }
 
 // listen opens the control socket at path. A socket file left behind by a

@@ -152,7 +152,10 @@ func SockaddrToLinux(sa []byte) ([]byte, error) {
 
 // ParseSockaddr decodes a NetBSD socket address into the x/sys/unix form an
 // embedded server hands to the host. IPv6 flow information is lost, as
-// unix.SockaddrInet6 has no field for it.
+// unix.SockaddrInet6 has no field for it. A path beginning with '@', which
+// x/sys/unix would send to Linux's abstract namespace, is given a leading
+// "./": it is relative, since it does not begin with '/', so it names the
+// same file.
 func ParseSockaddr(sa []byte) (unix.Sockaddr, error) {
 	linux, err := SockaddrToLinux(sa)
 	if err != nil {
@@ -171,7 +174,11 @@ func ParseSockaddr(sa []byte) (unix.Sockaddr, error) {
 		copy(s.Addr[:], linux[8:24])
 		return s, nil
 	case unix.AF_UNIX:
-		return &unix.SockaddrUnix{Name: cString(linux[2:])}, nil
+		name := cString(linux[2:])
+		if name != "" && name[0] == '@' {
+			name = "./" + name
+		}
+		return &unix.SockaddrUnix{Name: name}, nil
 	}
 	return nil, fmt.Errorf("netbsd address family %d: %w", sa[1], ErrNoEquivalent)
 }

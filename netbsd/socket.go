@@ -94,10 +94,17 @@ func SocketTypeFromLinux(t int) (int, error) {
 }
 
 // SocketTypeToLinux translates a NetBSD socket type word and returns the
-// flags Linux lacks (SOCK_NOSIGPIPE) in dropped.
+// flags Linux lacks (SOCK_NOSIGPIPE) in dropped. A type outside 1–6 is
+// dropped too, as SocketTypeFromLinux drops it: passed on, its bits would
+// read on Linux as SOCK_NONBLOCK, SOCK_CLOEXEC or SOCK_PACKET, turning a
+// type NetBSD refuses into one Linux accepts.
 func SocketTypeToLinux(t int) (linux, dropped int) {
 	base := t &^ sockFlagsMask
 	flags, rest := translate(uint64(t&sockFlagsMask), sockFlagPairs, false)
+	if base < SOCK_STREAM || base > SOCK_DCCP {
+		rest |= uint64(base)
+		base = 0
+	}
 	return base | int(flags), int(rest)
 }
 

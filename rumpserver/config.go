@@ -13,9 +13,9 @@ import (
 // so a client that checks the banner or kern.osrelease learns which ABI it is
 // talking to; kern.version says that the kernel is hijack's host-backed one.
 const (
-	OSType    = "NetBSD"
-	OSRelease = "7.99.34"
-	Machine   = "amd64"
+	OSType    = "NetBSD"  // kern.ostype and the banner's ostype
+	OSRelease = "7.99.34" // kern.osrelease and the banner's osrelease
+	Machine   = "amd64"   // hw.machine and the banner's machine
 
 	// MachineArch is NetBSD's hw.machine_arch for amd64.
 	MachineArch = "x86_64"

@@ -41,4 +41,40 @@
 // with an eventfd of its own, which closing the descriptor, an exec
 // handshake or the end of the connection signal, so that blocking calls end
 // the way the rump kernel ends them (wait.go).
+//
+// # Using it
+//
+// In-process, New and Serve (or ServeConn for one connected socket) serve the
+// kernel over any stream. Confined, Spawn starts the hijack-rumpserver
+// command in a network namespace of its own, without privilege, and Dial
+// hands it one connection per rump process.
+//
+// # Limitations
+//
+// Each is also stated in a comment where it applies.
+//
+//   - Calls this kernel lacks answer ENOSYS, as those of a component a
+//     rump_server lacks: select and pselect, kqueue and kevent, recvmmsg and
+//     sendmmsg, mount and getvfsstat, chroot, extended attributes, the
+//     clock, timer and rlimit calls, and every call NetBSD's own rump
+//     kernels lack (fork, execve, mmap, ...). Routing sockets, interface
+//     ioctls and IPv6 scope configuration are absent: the network is the
+//     namespace the server runs in.
+//   - Rump processes have root credentials in name only: permission checks
+//     are the host's for the server's uid, and files are created with the
+//     server's owner, under the process's umask and then the server's.
+//   - One read, write or message call moves at most 256 KiB; a larger one
+//     is served short, as a kernel may serve it.
+//   - Opening a FIFO for reading does not wait for a writer; opening one for
+//     writing waits for a reader by polling.
+//   - Record locks are the host's open file description locks: a process and
+//     the children forked from it share theirs, and F_GETLK reports no pid.
+//     Blocking lock requests poll.
+//   - No signal but SIGPIPE is ever raised: F_SETOWN has no effect, and the
+//     signal masks of paccept and pollts are ignored.
+//   - Descriptors passed with SCM_RIGHTS arrive as new files, without the
+//     sender's NetBSD-only flags (O_NONBLOCK as this kernel keeps it,
+//     O_NOSIGPIPE); SCM_CREDS is neither sent nor received.
+//   - All processes share the server's host descriptor limit; descriptor
+//     tables are bounded per process (Config.MaxFiles) but not in total.
 package rumpserver

@@ -82,31 +82,31 @@ func (cl *call) readInto(e *fdEntry, f *file, buf []byte, off int64) (int, netbs
 	return n, errno
 }
 
-// writeFrom writes data to f, at off when off >= 0. A blocking write goes on
-// until all of data is written, or until it fails or is interrupted after
-// some of it, which it then reports. A write to a broken pipe or connection
-// raises SIGPIPE unless the file says otherwise, and fails with EPIPE.
-func (cl *call) writeFrom(e *fdEntry, f *file, data []byte, off int64, flags int,
-	nbio bool) (int, netbsd.Errno) {
-	if f.kind == kindConsole {
+// writeFrom writes data to f, at off when off >= 0. A blocking write to a
+// pipe, FIFO or socket goes on until all of data is written, or until it
+// fails or is interrupted after some of it, which it then reports. A write to
+// a broken pipe or connection raises SIGPIPE unless the file says otherwise,
+// and fails with EPIPE.
+func (cl *call) writeFrom(e *fdEntry, f *file, data []byte, off int64) (int, netbsd.Errno) {
+	switch {
+	case f.kind == kindConsole:
 		cl.k.writeConsole(data)
 		return len(data), 0
+	case f.sock != nil:
+		return cl.sendData(e, f, data, nil, nil, 0, false, false)
 	}
 	total := 0
-	for total < len(data) || len(data) == 0 {
+	for {
 		var n int
-		errno := cl.retry(e, f, unix.POLLOUT, nbio, func() (err error) {
-			switch {
-			case f.sock != nil:
-				n, err = unix.SendmsgN(f.fd, data[total:], nil, nil, flags|unix.MSG_NOSIGNAL)
-			case off >= 0:
+		errno := cl.retry(e, f, unix.POLLOUT, false, func() (err error) {
+			if off >= 0 {
 				n, err = unix.Pwrite(f.fd, data[total:], off+int64(total))
-			default:
+			} else {
 				n, err = unix.Write(f.fd, data[total:])
 			}
 			return err
 		})
-		if errno == netbsd.EPIPE && f.sigpipe(flags&unix.MSG_NOSIGNAL != 0) {
+		if errno == netbsd.EPIPE && f.sigpipe(false) {
 			cl.c.raise(netbsd.SIGPIPE)
 		}
 		if errno != 0 {
@@ -116,11 +116,10 @@ func (cl *call) writeFrom(e *fdEntry, f *file, data []byte, off int64, flags int
 			return total, errno
 		}
 		total += n
-		if len(data) == 0 || nbio || f.nbio.Load() || f.kind == kindVnode {
-			break
+		if total >= len(data) || f.nbio.Load() || f.kind == kindVnode {
+			return total, 0
 		}
 	}
-	return total, 0
 }
 
 // gather copies in the buffers of iovecs, at most maxIO bytes in all.

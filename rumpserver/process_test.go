@@ -176,3 +176,36 @@ func TestConsole(t *testing.T) {
 		})
 	}
 }
+
+func TestBrokenPipeRaisesSIGPIPE(t *testing.T) {
+	s, _ := newServer(t)
+	c := guest(t, s, "pipe")
+	tests := []struct {
+		name   string
+		flags  uint64
+		raised []uint32
+	}{
+		{"a plain pipe raises SIGPIPE", 0, []uint32{uint32(netbsd.SIGPIPE)}},
+		{"an O_NOSIGPIPE pipe does not", netbsd.O_NOSIGPIPE, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fds := c.alloc(8)
+			c.ok(netbsd.SYS_PIPE2, fds, tt.flags)
+			c.ok(netbsd.SYS_CLOSE, uint64(c.i32(fds)))
+			c.mu.Lock()
+			c.raised = nil
+			c.mu.Unlock()
+			e := c.fails(netbsd.SYS_WRITE, uint64(c.i32(fds+4)), c.put([]byte("x")), 1)
+			c.mu.Lock()
+			raised := c.raised
+			c.mu.Unlock()
+			if e != netbsd.EPIPE {
+				t.Errorf("write = %v, want EPIPE", e)
+			}
+			if diff := cmp.Diff(tt.raised, raised); diff != "" {
+				t.Errorf("raised (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

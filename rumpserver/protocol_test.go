@@ -271,3 +271,39 @@ func checkAlive(t *testing.T, nc net.Conn, running bool) {
 		t.Fatalf("getpid after the bad frame answered %v", f)
 	}
 }
+
+func TestBounds(t *testing.T) {
+	root := t.TempDir()
+	s, err := New(Config{Root: root, MaxConns: 2, MaxProcessCalls: 1, Log: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	c := guest(t, s, "bounded")
+	pipe := c.sys(netbsd.SYS_PIPE).Retval
+	writer := forkChild(t, s, c.prefork())
+
+	t.Run("a call beyond the process's bound is answered TRYAGAIN", func(t *testing.T) {
+		blocked := c.start(netbsd.SYS_READ, uint64(pipe[0]), c.alloc(1), 1)
+		waitBlocked(t, s, 1)
+		reqno := c.nextReqno()
+		f, ok := c.request(reqno, sysproxy.SyscallRequest{Reqno: reqno,
+			Sysnum: uint32(netbsd.SYS_GETPID)})
+		want := sysproxy.ErrorResponse{Reqno: reqno, Code: sysproxy.CodeTryAgain}.Frame()
+		if diff := cmp.Diff(want, f); !ok || diff != "" {
+			t.Errorf("second call (-want +got):\n%s", diff)
+		}
+		writer.ok(netbsd.SYS_WRITE, uint64(pipe[1]), writer.put([]byte("x")), 1)
+		if r := <-blocked; r.Error != 0 {
+			t.Errorf("blocked read = %v", netbsd.Errno(r.Error))
+		}
+	})
+	t.Run("a connection beyond MaxConns is closed without a banner", func(t *testing.T) {
+		nc := dialRaw(t, s)
+		nc.SetReadDeadline(time.Now().Add(callTimeout))
+		var b [1]byte
+		if n, err := nc.Read(b[:]); n != 0 || !errors.Is(err, io.EOF) {
+			t.Errorf("third connection read %d bytes %q, %v; want EOF", n, b[:n], err)
+		}
+	})
+}

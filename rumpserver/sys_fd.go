@@ -59,8 +59,10 @@ func (cl *call) sysDup3() (int64, netbsd.Errno) {
 // fcntl(fd, cmd, arg). Record locks are the host's open file description
 // locks (F_OFD_*), owned by the open file rather than by the server process,
 // which would own every POSIX lock of every rump process alike; a process
-// and its fork children therefore share their locks. F_GETOWN and F_SETOWN
-// are accepted and have no effect: this kernel raises no SIGIO or SIGURG.
+// and its fork children therefore share their locks, which only a host
+// process per rump process would avoid. F_GETOWN and F_SETOWN are accepted
+// and have no effect: this kernel raises no SIGIO or SIGURG, which would need
+// the host's signals routed to the owning client.
 func (cl *call) sysFcntl() (int64, netbsd.Errno) {
 	fd, cmd, arg := cl.int(0), cl.int(1), cl.args[2]
 	e, f, errno := cl.p.getFile(fd)

@@ -69,7 +69,7 @@ func (cl *call) doWrite(positional bool) (int64, netbsd.Errno) {
 	if errno != 0 {
 		return 0, errno
 	}
-	n, errno := cl.writeFrom(e, f, data, off, 0, false)
+	n, errno := cl.writeFrom(e, f, data, off)
 	return int64(n), errno
 }
 
@@ -126,7 +126,7 @@ func (cl *call) doWritev(positional bool) (int64, netbsd.Errno) {
 	if errno != 0 {
 		return 0, errno
 	}
-	n, errno := cl.writeFrom(e, f, data, off, 0, false)
+	n, errno := cl.writeFrom(e, f, data, off)
 	return int64(n), errno
 }
 

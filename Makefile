@@ -11,7 +11,7 @@ all: build
 build:
 	mkdir -p $(BIN)
 	CGO_ENABLED=1 $(GO) build -o $(BIN)/ ./cmd/hijackd
-	CGO_ENABLED=0 $(GO) build -o $(BIN)/ ./cmd/hijack-exec
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/ ./cmd/hijack-exec ./cmd/hijack-rumpserver
 
 test:
 	scripts/test

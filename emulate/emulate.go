@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hijack-project/hijack/decision"
+	"github.com/hijack-project/hijack/fdinject"
 	"github.com/hijack-project/hijack/netbsd"
 	"github.com/hijack-project/hijack/notify"
 	"github.com/hijack-project/hijack/rumpconn"
@@ -28,6 +29,12 @@ import (
 type Reply struct {
 	Errno unix.Errno // non-zero: the call fails with this errno
 	Value int64      // otherwise the call returns this
+	// Continue lets the host kernel run the call, as for the close of a
+	// shadow once its rump descriptor is closed.
+	Continue bool
+	// Sent reports that the handler has answered the notification itself,
+	// with the descriptor it injected.
+	Sent bool
 }
 
 // Call is one rump decision to serve.
@@ -40,6 +47,15 @@ type Call struct {
 	// Valid reports whether the notification is still pending; a handler
 	// calls it before writing results into the target.
 	Valid func() error
+
+	// PID is the target process, Shadows its shadow table and FDOff the
+	// policy's lowest shadow number.
+	PID     int
+	Shadows *fdinject.Table
+	FDOff   int
+	// Inject installs a shadow at number fd in the target and answers the
+	// notification with fd, in one step.
+	Inject func(fd int, cloexec bool) error
 }
 
 type handler func(ctx context.Context, c *Call) Reply

@@ -46,12 +46,40 @@ var handlers = map[int]handler{
 	unix.SYS_SYMLINKAT: symlinkHandler(0),
 
 	unix.SYS_TRUNCATE: truncateHandler,
+
+	// Extended attributes are not served: to programs, the rump file
+	// systems simply do not support them.
+	unix.SYS_GETXATTR:     noAttrs,
+	unix.SYS_LGETXATTR:    noAttrs,
+	unix.SYS_SETXATTR:     noAttrs,
+	unix.SYS_LSETXATTR:    noAttrs,
+	unix.SYS_LISTXATTR:    noAttrs,
+	unix.SYS_LLISTXATTR:   noAttrs,
+	unix.SYS_REMOVEXATTR:  noAttrs,
+	unix.SYS_LREMOVEXATTR: noAttrs,
 }
+
+func noAttrs(context.Context, *Call) Reply { return Reply{Errno: unix.EOPNOTSUPP} }
 
 const atFDCWD = uint64(1<<64 - 100) // NetBSD's AT_FDCWD, -100, in a slot
 
 // atStatxSyncType masks statx's AT_STATX_FORCE_SYNC and AT_STATX_DONT_SYNC.
 const atStatxSyncType = 0x6000
+
+// dirfd returns the rump directory for a path relative to argument i: the
+// rump descriptor behind a shadow, or the working directory.
+func (c *Call) dirfd(i int) uint64 {
+	if r, ok := c.Shadows.Lookup(int(c.arg(i))); ok {
+		return sint(r)
+	}
+	return atFDCWD
+}
+
+// emptyPath reports whether an *at call with flags argument flagsArg names
+// its directory descriptor itself (AT_EMPTY_PATH with an empty path).
+func (c *Call) emptyPath(flagsArg int) bool {
+	return uint32(c.arg(flagsArg))&unix.AT_EMPTY_PATH != 0 && c.Verdict.RumpPaths[0] == ""
+}
 
 // path stages rump path i of the call.
 func (c *Call) path(s *staged, i int) (uint64, Reply, bool) {
@@ -80,18 +108,21 @@ func statHandler(kind statKind) handler {
 		if !ok {
 			return r
 		}
-		bufArg, flags := 1, uint32(0)
+		bufArg, flags, dirfd := 1, uint32(0), atFDCWD
 		switch kind {
 		case statNoFollow:
 			flags = netbsd.AT_SYMLINK_NOFOLLOW
 		case statAt:
-			bufArg = 2
+			bufArg, dirfd = 2, c.dirfd(0)
+			if c.emptyPath(3) {
+				return c.fstatInto(ctx, dirfd, c.N.Args[2])
+			}
 			var err error
 			if flags, err = netbsd.AtFlagsFromLinux(uint32(c.arg(3))); err != nil {
 				return Reply{Errno: unix.EINVAL}
 			}
 		}
-		st, r, ok := c.fstatat(ctx, &s, path, flags)
+		st, r, ok := c.fstatat(ctx, &s, dirfd, path, flags)
 		if !ok {
 			return r
 		}
@@ -110,11 +141,16 @@ func statxHandler(ctx context.Context, c *Call) Reply {
 	}
 	// AT_STATX_SYNC_TYPE bits only say how fresh the answer must be; a
 	// local rump file system is always exact.
-	flags, err := netbsd.AtFlagsFromLinux(uint32(c.arg(2)) &^ atStatxSyncType)
-	if err != nil {
-		return Reply{Errno: unix.EINVAL}
+	var st netbsd.Stat
+	if c.emptyPath(2) {
+		st, r, ok = c.fstat(ctx, &s, c.dirfd(0))
+	} else {
+		flags, err := netbsd.AtFlagsFromLinux(uint32(c.arg(2)) &^ atStatxSyncType)
+		if err != nil {
+			return Reply{Errno: unix.EINVAL}
+		}
+		st, r, ok = c.fstatat(ctx, &s, c.dirfd(0), path, flags)
 	}
-	st, r, ok := c.fstatat(ctx, &s, path, flags)
 	if !ok {
 		return r
 	}
@@ -122,15 +158,41 @@ func statxHandler(ctx context.Context, c *Call) Reply {
 	return c.result(c.N.Args[4], netbsd.EncodeLinuxStatx(&x))
 }
 
-func (c *Call) fstatat(ctx context.Context, s *staged, path uint64,
+func (c *Call) fstatat(ctx context.Context, s *staged, dirfd, path uint64,
 	flags uint32) (netbsd.Stat, Reply, bool) {
+	return c.statCall(ctx, s, func(addr uint64) Reply {
+		return c.rump(ctx, netbsd.SYS_FSTATAT, dirfd, path, addr, uint64(flags))
+	})
+}
+
+// fstat stats rump descriptor fd.
+func (c *Call) fstat(ctx context.Context, s *staged, fd uint64) (netbsd.Stat, Reply, bool) {
+	return c.statCall(ctx, s, func(addr uint64) Reply {
+		return c.rump(ctx, netbsd.SYS___FSTAT50, fd, addr)
+	})
+}
+
+// fstatInto stats rump descriptor fd into the Linux struct stat at addr.
+func (c *Call) fstatInto(ctx context.Context, fd, addr uint64) Reply {
+	var s staged
+	defer s.release()
+	st, r, ok := c.fstat(ctx, &s, fd)
+	if !ok {
+		return r
+	}
+	lst := st.ToLinux()
+	return c.result(addr, netbsd.EncodeLinuxStat(&lst))
+}
+
+// statCall runs call with a staged NetBSD struct stat and decodes it.
+func (c *Call) statCall(ctx context.Context, s *staged,
+	call func(addr uint64) Reply) (netbsd.Stat, Reply, bool) {
 	buf := make([]byte, netbsd.StatSize)
 	addr, err := c.stage(s, buf)
 	if err != nil {
 		return netbsd.Stat{}, Reply{Errno: unix.ENOMEM}, false
 	}
-	if r := c.rump(ctx, netbsd.SYS_FSTATAT, atFDCWD, path, addr,
-		uint64(flags)); r.Errno != 0 {
+	if r := call(addr); r.Errno != 0 {
 		return netbsd.Stat{}, r, false
 	}
 	st, err := netbsd.DecodeStat(buf)

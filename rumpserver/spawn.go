@@ -7,6 +7,9 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -208,4 +211,36 @@ func (c *Child) Close() error {
 		<-c.done
 	}
 	return nil
+}
+
+// LookupUser resolves UID[:GID] or an account name, as --user and
+// SpawnConfig.User take them; a bare uid takes the account's primary group
+// if there is one, and the uid's number otherwise.
+func LookupUser(spec string) (int, int, error) {
+	name, group, hasGroup := strings.Cut(spec, ":")
+	uid, err := strconv.Atoi(name)
+	gid := uid
+	if err != nil {
+		u, lerr := user.Lookup(name)
+		if lerr != nil {
+			return 0, 0, fmt.Errorf("user %q: %w", spec, lerr)
+		}
+		uid, _ = strconv.Atoi(u.Uid)
+		gid, _ = strconv.Atoi(u.Gid)
+	} else if u, lerr := user.LookupId(name); lerr == nil {
+		gid, _ = strconv.Atoi(u.Gid)
+	}
+	if hasGroup {
+		if gid, err = strconv.Atoi(group); err != nil {
+			g, lerr := user.LookupGroup(group)
+			if lerr != nil {
+				return 0, 0, fmt.Errorf("user %q: %w", spec, lerr)
+			}
+			gid, _ = strconv.Atoi(g.Gid)
+		}
+	}
+	if uid < 0 || gid < 0 {
+		return 0, 0, fmt.Errorf("user %q: negative id", spec)
+	}
+	return uid, gid, nil
 }

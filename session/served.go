@@ -8,6 +8,7 @@ import (
 
 	"github.com/hijack-project/hijack/decision"
 	"github.com/hijack-project/hijack/emulate"
+	"github.com/hijack-project/hijack/fdinject"
 	"github.com/hijack-project/hijack/notify"
 	"github.com/hijack-project/hijack/rumpconn"
 )
@@ -18,12 +19,14 @@ type served struct {
 	sess    *Session
 	conn    *rumpconn.Conn
 	staging *rumpconn.Staging
+	shadow  *fdinject.Shadow
 
 	mu          sync.Mutex
 	unsupported map[string]bool // calls already logged as not served; guarded by mu
 }
 
-func (s *served) Serve(n *notify.Notification, sc *decision.Syscall, v decision.Verdict) Reply {
+func (s *served) Serve(n *notify.Notification, sc *decision.Syscall, v decision.Verdict,
+	p *process) Reply {
 	if !emulate.Supported(int(n.Nr)) {
 		s.mu.Lock()
 		first := !s.unsupported[sc.Name]
@@ -38,9 +41,13 @@ func (s *served) Serve(n *notify.Notification, sc *decision.Syscall, v decision.
 		}
 		return Reply{Errno: unix.ENOSYS}
 	}
-	r := emulate.Serve(context.Background(), &emulate.Call{
+	return emulate.Serve(context.Background(), &emulate.Call{
 		N: n, Syscall: sc, Verdict: v, Conn: s.conn, Staging: s.staging,
 		Valid: func() error { return s.sess.listener.Valid(n.ID) },
+		PID:   p.pid, Shadows: p.shadow, FDOff: s.sess.policy.FDOff,
+		Inject: func(fd int, cloexec bool) error {
+			_, err := s.sess.listener.AddFD(n.ID, s.shadow.FD(), fd, cloexec, true)
+			return err
+		},
 	})
-	return Reply{Errno: r.Errno, Value: r.Value}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/hijack-project/hijack/control"
 	"github.com/hijack-project/hijack/decision"
 	"github.com/hijack-project/hijack/decision/filter"
+	"github.com/hijack-project/hijack/fdinject"
 	"github.com/hijack-project/hijack/metrics"
 	"github.com/hijack-project/hijack/notify"
 	"github.com/hijack-project/hijack/rumpconn"
@@ -293,10 +294,16 @@ func (s *Server) open(l *notify.Listener, policy *decision.Policy, retry decisio
 		program: program, pid: int(cred.Pid), uid: cred.Uid, started: time.Now(),
 		metrics: s.metrics, done: make(chan struct{}),
 	}
+	sess.procs.shadows = &sess.shadows
 	sess.log = s.log.With("session", sess.id)
 	if conn != nil {
+		shadow, err := fdinject.NewShadow()
+		if err != nil {
+			return nil, err
+		}
 		sess.conn = conn
-		sess.rump = &served{sess: sess, conn: conn, staging: staging}
+		sess.shadow = shadow
+		sess.rump = &served{sess: sess, conn: conn, staging: staging, shadow: shadow}
 	} else {
 		reason := "no server"
 		if noServer != nil {
@@ -328,6 +335,7 @@ func serverName(url string) string {
 func (s *Server) closeSession(sess *Session) {
 	if sess.conn != nil {
 		sess.conn.Close()
+		sess.shadow.Close()
 	}
 	s.mu.Lock()
 	delete(s.sessions, sess.id)

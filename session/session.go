@@ -12,11 +12,14 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/hijack-project/hijack/decision"
+	"github.com/hijack-project/hijack/emulate"
+	"github.com/hijack-project/hijack/fdinject"
 	"github.com/hijack-project/hijack/metrics"
 	"github.com/hijack-project/hijack/notify"
 	"github.com/hijack-project/hijack/rumpconn"
@@ -38,8 +41,12 @@ type Session struct {
 	metrics *metrics.Metrics
 	rump    Rump
 	conn    *rumpconn.Conn // the first target's rump process; nil without a server
+	shadow  *fdinject.Shadow
 
 	done chan struct{} // closed when the receiver has returned
+
+	procs   processes
+	shadows atomic.Int64 // live shadows in all processes of the session
 
 	mu        sync.Mutex
 	withdrawn int // notifications whose target went away first; guarded by mu
@@ -50,14 +57,12 @@ type Session struct {
 type Rump interface {
 	// Serve answers notification n, a call of sc that classification sent
 	// to the rump kernel with verdict v, and returns the reply to send.
-	Serve(n *notify.Notification, sc *decision.Syscall, v decision.Verdict) Reply
+	// p is the calling process.
+	Serve(n *notify.Notification, sc *decision.Syscall, v decision.Verdict, p *process) Reply
 }
 
 // Reply is the answer to one notification.
-type Reply struct {
-	Errno unix.Errno // non-zero: the call fails with this errno
-	Value int64      // otherwise the call returns this
-}
+type Reply = emulate.Reply
 
 // serve is the receiver: it runs on a thread of its own, answers
 // notifications in order until the listener hangs up or is stopped, and then
@@ -132,14 +137,36 @@ func (s *Session) handle(n *notify.Notification) {
 		}
 	}
 
-	v := s.policy.Classify(sc, n.Args, paths, noRumpState{})
+	// Only a process with shadows can have calls that belong to the rump
+	// kernel by descriptor; until the session has one, no process need be
+	// looked up.
+	var target decision.Target = noRumpState{}
+	var proc *process
+	lookup := func() bool {
+		var err error
+		if proc == nil {
+			if proc, err = s.procs.lookup(n.PID); err != nil {
+				s.withdraw(sc.Name) // the thread is gone
+				return false
+			}
+		}
+		target = proc
+		return true
+	}
+	if s.shadows.Load() > 0 && !lookup() {
+		return
+	}
+	v := s.policy.Classify(sc, n.Args, paths, target)
+	if v.Decision == decision.Rump && !lookup() {
+		return
+	}
 	switch v.Decision {
 	case decision.Host:
 		s.reply(n, sc.Name, decision.Host, Reply{}, start)
 	case decision.Refused:
 		s.reply(n, sc.Name, decision.Refused, Reply{Errno: v.Errno}, start)
 	case decision.Rump:
-		s.reply(n, sc.Name, decision.Rump, s.rump.Serve(n, sc, v), start)
+		s.reply(n, sc.Name, decision.Rump, s.rump.Serve(n, sc, v, proc), start)
 	}
 }
 
@@ -148,7 +175,8 @@ func (s *Session) reply(n *notify.Notification, name string, d decision.Decision
 	start time.Time) {
 	var err error
 	switch {
-	case d == decision.Host:
+	case r.Sent:
+	case d == decision.Host || r.Continue:
 		err = s.listener.Continue(n.ID)
 	case r.Errno != 0:
 		err = s.listener.Fail(n.ID, r.Errno)

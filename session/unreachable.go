@@ -21,7 +21,7 @@ type unreachable struct {
 }
 
 func (u *unreachable) Serve(n *notify.Notification, sc *decision.Syscall,
-	_ decision.Verdict) Reply {
+	_ decision.Verdict, _ *process) Reply {
 	u.once.Do(func() {
 		u.log.Warn("rump server unavailable; rump calls fail with ENOTCONN",
 			"server", u.server, "reason", u.reason, "pid", n.PID, "syscall", sc.Name)

@@ -48,6 +48,7 @@ func build(dir string) error {
 	}{
 		{"../cmd/hijackd", true},
 		{"../cmd/hijack-exec", false},
+		{"../cmd/hijack-rumpserver", false},
 		{"./progs/static", false},
 		{"./progs/threads", false},
 		{"./progs/syscallbench", false},
@@ -103,7 +104,8 @@ func startDaemon(t testing.TB, args ...string) *daemon {
 	}
 	addr := freePort(t)
 	d.metrics = "http://" + addr
-	args = append([]string{"--socket", d.socket, "--metrics-addr", addr}, args...)
+	args = append([]string{"--socket", d.socket, "--metrics-addr", addr,
+		"--state-dir", stateDir(t)}, args...)
 	d.cmd = exec.Command(filepath.Join(bin, "hijackd"), args...)
 	d.cmd.Stderr = d.log
 	if err := d.cmd.Start(); err != nil {
@@ -159,6 +161,20 @@ func (d *daemon) stop(t testing.TB) {
 		<-d.done
 		t.Errorf("hijackd did not stop within 10 s of SIGTERM")
 	}
+}
+
+// stateDir returns a state directory for hijackd's embedded kernel. When the
+// test runs as root, the kernel serves as nobody, who must be able to reach
+// and write its root, which t.TempDir's mode 0700 parents do not allow.
+func stateDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "hijackd-state-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o755)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }
 
 func freePort(t testing.TB) string {

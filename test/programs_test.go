@@ -89,7 +89,7 @@ func TestProgramsBehaveAsWithoutHijacking(t *testing.T) {
 }
 
 func TestRumpCallsFailWithoutAServer(t *testing.T) {
-	d := startDaemon(t)
+	d := startDaemon(t, "--no-embedded")
 	before := d.metric(t, "hijack_decisions_total", "syscall=openat", "decision=rump")
 	got := run(t, d, []string{"RUMPHIJACK=path=/rump"}, "cat", "/rump/x")
 	if got.code != 1 || !strings.Contains(got.stderr, "Transport endpoint is not connected") {

@@ -110,3 +110,37 @@ func TestUnreachableRumpServerStopsTheProgram(t *testing.T) {
 			got.code, got.stderr)
 	}
 }
+
+func TestEmbeddedKernelServesFiles(t *testing.T) {
+	state := stateDir(t)
+	d := startDaemon(t, "--state-dir", state)
+	python := requireProgram(t, "python3", "python3")
+
+	got := run(t, d, nil, "cat", "/rump/x")
+	if got.code != 1 || !strings.Contains(got.stderr, "No such file or directory") {
+		t.Errorf("cat of a missing rump file: %+v, want the rump kernel's ENOENT", got)
+	}
+	got = run(t, d, nil, python, "-c", `
+import os
+with open("/rump/hello", "w") as f:
+    f.write("hello from the rump kernel\n")
+print(open("/rump/hello").read(), end="")
+print(sorted(os.listdir("/rump")))
+`)
+	if got.code != 0 || got.stdout != "hello from the rump kernel\n['hello']\n" {
+		t.Errorf("python writing and reading /rump/hello: %+v", got)
+	}
+	got = run(t, d, nil, "cat", "/rump/hello")
+	if got.stdout != "hello from the rump kernel\n" {
+		t.Errorf("cat /rump/hello: %+v", got)
+	}
+	// The embedded kernel's files live under its root in the state
+	// directory, and nowhere else on the host.
+	data, err := os.ReadFile(filepath.Join(state, "root", "hello"))
+	if err != nil || string(data) != "hello from the rump kernel\n" {
+		t.Errorf("the embedded root holds %q, %v", data, err)
+	}
+	if _, err := os.Stat("/rump/hello"); err == nil {
+		t.Errorf("the host has /rump/hello")
+	}
+}

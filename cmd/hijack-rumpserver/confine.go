@@ -30,10 +30,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"os/user"
 	"runtime"
 	"strconv"
-	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -152,7 +150,7 @@ func becomeUser(spec string) error {
 	if spec == "" {
 		spec = rumpserver.DefaultUser
 	}
-	uid, gid, err := lookupUser(spec)
+	uid, gid, err := rumpserver.LookupUser(spec)
 	if err != nil {
 		return err
 	}
@@ -204,37 +202,6 @@ func dropBoundingSet() {
 	for c := 0; c <= unix.CAP_LAST_CAP+8; c++ {
 		unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0)
 	}
-}
-
-// lookupUser resolves UID[:GID] or an account name; a bare uid takes the
-// account's primary group if there is one, and the uid's number otherwise.
-func lookupUser(spec string) (int, int, error) {
-	name, group, hasGroup := strings.Cut(spec, ":")
-	uid, err := strconv.Atoi(name)
-	gid := uid
-	if err != nil {
-		u, lerr := user.Lookup(name)
-		if lerr != nil {
-			return 0, 0, fmt.Errorf("--user %q: %w", spec, lerr)
-		}
-		uid, _ = strconv.Atoi(u.Uid)
-		gid, _ = strconv.Atoi(u.Gid)
-	} else if u, lerr := user.LookupId(name); lerr == nil {
-		gid, _ = strconv.Atoi(u.Gid)
-	}
-	if hasGroup {
-		if gid, err = strconv.Atoi(group); err != nil {
-			g, lerr := user.LookupGroup(group)
-			if lerr != nil {
-				return 0, 0, fmt.Errorf("--user %q: %w", spec, lerr)
-			}
-			gid, _ = strconv.Atoi(g.Gid)
-		}
-	}
-	if uid < 0 || gid < 0 {
-		return 0, 0, fmt.Errorf("--user %q: negative id", spec)
-	}
-	return uid, gid, nil
 }
 
 // checkUnprivileged refuses to serve with any effective or permitted

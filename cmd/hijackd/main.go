@@ -27,6 +27,7 @@ import (
 	"github.com/hijack-project/hijack/control"
 	"github.com/hijack-project/hijack/internal/systemd"
 	"github.com/hijack-project/hijack/metrics"
+	"github.com/hijack-project/hijack/rumpserver"
 	"github.com/hijack-project/hijack/session"
 )
 
@@ -49,6 +50,15 @@ func run() error {
 		"`address` to serve /metrics on; empty to serve no metrics")
 	level := flag.String("log-level", "info", "log `level`: debug, info, warn or error")
 	format := flag.String("log-format", "text", "log format: text or json")
+	stateDir := flag.String("state-dir", "/var/lib/hijackd",
+		"`directory` of the embedded rump kernel: its root file system and socket")
+	noEmbedded := flag.Bool("no-embedded", false,
+		"run without the embedded rump kernel: sessions without RUMP_SERVER then fail "+
+			"their rump calls with ENOTCONN")
+	embeddedUser := flag.String("embedded-user", rumpserver.DefaultUser,
+		"`user` (name or UID[:GID]) the embedded kernel serves as when hijackd runs as root")
+	serverBin := flag.String("rump-server-bin", "",
+		"the hijack-rumpserver `program` (default: the one beside hijackd)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (hijackd takes only flags)", flag.Arg(0))
@@ -64,7 +74,24 @@ func run() error {
 	}
 
 	m := metrics.New()
-	srv, err := session.NewServer(log, m, session.Options{})
+	var opts session.Options
+	if !*noEmbedded {
+		bin := *serverBin
+		if bin == "" {
+			self, err := os.Executable()
+			if err != nil {
+				return fmt.Errorf("find hijack-rumpserver: %w", err)
+			}
+			bin = filepath.Join(filepath.Dir(self), "hijack-rumpserver")
+		}
+		e, url, err := startEmbedded(bin, *stateDir, *embeddedUser, log)
+		if err != nil {
+			return err
+		}
+		defer e.stop()
+		opts.Embedded = url
+	}
+	srv, err := session.NewServer(log, m, opts)
 	if err != nil {
 		return err
 	}

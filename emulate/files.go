@@ -1,0 +1,305 @@
+package emulate
+
+import (
+	"context"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/hijack-project/hijack/netbsd"
+	"github.com/hijack-project/hijack/notify"
+)
+
+// The descriptor calls. A rump descriptor reaches the target as a shadow:
+// open installs one at a free number at or above fdoff, the calls on that
+// number are served here with the rump descriptor behind it, and close
+// closes the rump descriptor and lets the host close the shadow.
+
+// maxIO bounds the bytes one read or write moves; a longer request is
+// served in part, which read and write may always do.
+const maxIO = 1 << 20
+
+func init() {
+	for nr, h := range map[int]handler{
+		unix.SYS_OPEN:       openHandler(-1, 0, 1, 2),
+		unix.SYS_CREAT:      openHandler(-1, 0, -1, 1),
+		unix.SYS_OPENAT:     openHandler(0, 1, 2, 3),
+		unix.SYS_CLOSE:      closeHandler,
+		unix.SYS_READ:       readHandler(false),
+		unix.SYS_PREAD64:    readHandler(true),
+		unix.SYS_WRITE:      writeHandler(false),
+		unix.SYS_PWRITE64:   writeHandler(true),
+		unix.SYS_FSTAT:      fstatHandler,
+		unix.SYS_LSEEK:      lseekHandler,
+		unix.SYS_GETDENTS64: getdentsHandler,
+		unix.SYS_FADVISE64:  fadviseHandler,
+		unix.SYS_IOCTL:      ioctlHandler,
+		unix.SYS_FCNTL:      fcntlHandler,
+		// Calls that move data inside one kernel cannot join two: the
+		// errnos below are the ones that make callers such as cp fall
+		// back to read and write.
+		unix.SYS_COPY_FILE_RANGE: fails(unix.EXDEV),
+		unix.SYS_SENDFILE:        fails(unix.EINVAL),
+		unix.SYS_SPLICE:          fails(unix.EINVAL),
+		unix.SYS_TEE:             fails(unix.EINVAL),
+		unix.SYS_VMSPLICE:        fails(unix.EBADF),
+		// Mapping a rump file would need its pages in the host.
+		unix.SYS_MMAP: fails(unix.ENODEV),
+	} {
+		handlers[nr] = h
+	}
+}
+
+// dirfdOf is dirfd for an argument index, or the working directory for -1.
+func (c *Call) dirfdOf(i int) uint64 {
+	if i < 0 {
+		return atFDCWD
+	}
+	return c.dirfd(i)
+}
+
+// fails answers every call with errno e.
+func fails(e unix.Errno) handler {
+	return func(context.Context, *Call) Reply { return Reply{Errno: e} }
+}
+
+// rumpFD returns the rump descriptor behind the shadow in argument i.
+func (c *Call) rumpFD(i int) (uint64, bool) {
+	r, ok := c.Shadows.Lookup(int(c.arg(i)))
+	return sint(r), ok
+}
+
+// openHandler serves open, creat and openat: flags argument flagsArg (-1
+// for creat, whose flags are fixed) and mode argument modeArg.
+func openHandler(dirfdArg, _, flagsArg, modeArg int) handler {
+	return func(ctx context.Context, c *Call) Reply {
+		linuxFlags := uint32(unix.O_CREAT | unix.O_WRONLY | unix.O_TRUNC)
+		if flagsArg >= 0 {
+			linuxFlags = uint32(c.arg(flagsArg))
+		}
+		flags, err := netbsd.OpenFlagsFromLinux(pathOnly(linuxFlags))
+		if err != nil {
+			return Reply{Errno: unix.EINVAL}
+		}
+		var s staged
+		defer s.release()
+		path, r, ok := c.path(&s, 0)
+		if !ok {
+			return r
+		}
+		r = c.rump(ctx, netbsd.SYS_OPENAT, c.dirfdOf(dirfdArg), path, uint64(flags),
+			uint64(uint32(c.arg(modeArg))&0o7777))
+		if r.Errno != 0 {
+			return r
+		}
+		return c.shadowFor(ctx, int32(r.Value), linuxFlags&unix.O_CLOEXEC != 0)
+	}
+}
+
+// pathOnly turns an O_PATH open, which NetBSD lacks, into a read-only one:
+// the descriptor serves the *at calls and fstat as an O_PATH one would,
+// though opening it needs read permission.
+func pathOnly(flags uint32) uint32 {
+	if flags&unix.O_PATH == 0 {
+		return flags
+	}
+	keep := uint32(unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC)
+	return unix.O_RDONLY | flags&keep
+}
+
+// shadowFor installs a shadow for new rump descriptor fd and answers the
+// call with its number. When the shadow cannot be installed, the rump
+// descriptor is closed again.
+func (c *Call) shadowFor(ctx context.Context, fd int32, cloexec bool) Reply {
+	num, err := c.Shadows.Reserve(c.PID, c.FDOff, fd)
+	if err == nil {
+		if err = c.Inject(num, cloexec); err == nil {
+			return Reply{Sent: true}
+		}
+		c.Shadows.Remove(num)
+	}
+	c.rump(ctx, netbsd.SYS_CLOSE, sint(fd))
+	if err == notify.ErrGone {
+		return Reply{Sent: true} // nobody is waiting for the answer
+	}
+	if errno, ok := err.(unix.Errno); ok {
+		return Reply{Errno: errno}
+	}
+	return Reply{Errno: unix.EMFILE}
+}
+
+func closeHandler(ctx context.Context, c *Call) Reply {
+	r, ok := c.Shadows.Remove(int(c.arg(0)))
+	if !ok {
+		return Reply{Continue: true}
+	}
+	// The shadow goes whatever the rump kernel says, as a host close
+	// releases the descriptor even when it reports an error.
+	c.rump(ctx, netbsd.SYS_CLOSE, sint(r))
+	return Reply{Continue: true}
+}
+
+func readHandler(positional bool) handler {
+	return func(ctx context.Context, c *Call) Reply {
+		fd, ok := c.rumpFD(0)
+		if !ok {
+			return Reply{Continue: true}
+		}
+		n := min(c.N.Args[2], maxIO)
+		buf := make([]byte, n)
+		var s staged
+		defer s.release()
+		addr, err := c.stage(&s, buf)
+		if err != nil {
+			return Reply{Errno: unix.ENOMEM}
+		}
+		var r Reply
+		if positional {
+			r = c.rump(ctx, netbsd.SYS_PREAD, fd, addr, n, c.N.Args[3])
+		} else {
+			r = c.rump(ctx, netbsd.SYS_READ, fd, addr, n)
+		}
+		if r.Errno != 0 || r.Value <= 0 {
+			return r
+		}
+		got := min(uint64(r.Value), n)
+		if err := c.copyOut(c.N.Args[1], buf[:got]); err != nil {
+			return Reply{Errno: unix.EFAULT}
+		}
+		return Reply{Value: int64(got)}
+	}
+}
+
+func writeHandler(positional bool) handler {
+	return func(ctx context.Context, c *Call) Reply {
+		fd, ok := c.rumpFD(0)
+		if !ok {
+			return Reply{Continue: true}
+		}
+		buf := make([]byte, min(c.N.Args[2], maxIO))
+		if err := notify.ReadMemory(c.N.PID, c.N.Args[1], buf); err != nil {
+			return Reply{Errno: unix.EFAULT}
+		}
+		if c.Valid() != nil {
+			return Reply{Sent: true}
+		}
+		var s staged
+		defer s.release()
+		addr, err := c.stage(&s, buf)
+		if err != nil {
+			return Reply{Errno: unix.ENOMEM}
+		}
+		if positional {
+			return c.rump(ctx, netbsd.SYS_PWRITE, fd, addr, uint64(len(buf)), c.N.Args[3])
+		}
+		return c.rump(ctx, netbsd.SYS_WRITE, fd, addr, uint64(len(buf)))
+	}
+}
+
+func fstatHandler(ctx context.Context, c *Call) Reply {
+	fd, ok := c.rumpFD(0)
+	if !ok {
+		return Reply{Continue: true}
+	}
+	return c.fstatInto(ctx, fd, c.N.Args[1])
+}
+
+func lseekHandler(ctx context.Context, c *Call) Reply {
+	fd, ok := c.rumpFD(0)
+	if !ok {
+		return Reply{Continue: true}
+	}
+	// SEEK_SET, SEEK_CUR and SEEK_END are 0, 1 and 2 on both systems.
+	whence := c.arg(2)
+	if whence < 0 || whence > 2 {
+		return Reply{Errno: unix.EINVAL}
+	}
+	return c.rump(ctx, netbsd.SYS_LSEEK, fd, c.N.Args[1], sint(whence))
+}
+
+// getdentsHandler serves getdents64 with NetBSD's getdents. A NetBSD record
+// is never shorter than two thirds of the Linux record of the same entry,
+// so asking the rump kernel for two thirds of the target's buffer always
+// leaves room for every entry it returns: none is lost between the two.
+func getdentsHandler(ctx context.Context, c *Call) Reply {
+	fd, ok := c.rumpFD(0)
+	if !ok {
+		return Reply{Continue: true}
+	}
+	size := min(c.N.Args[2], maxIO)
+	ask := size * 2 / 3
+	if ask < 512 {
+		if size < uint64(netbsd.LinuxDirent64Size(netbsd.MAXNAMLEN)) {
+			return Reply{Errno: unix.EINVAL}
+		}
+		ask = 512
+	}
+	var s staged
+	defer s.release()
+	buf := make([]byte, ask)
+	addr, err := c.stage(&s, buf)
+	if err != nil {
+		return Reply{Errno: unix.ENOMEM}
+	}
+	r := c.rump(ctx, netbsd.SYS___GETDENTS30, fd, addr, ask)
+	if r.Errno != 0 || r.Value <= 0 {
+		return r
+	}
+	ents, err := netbsd.ParseDirents(buf[:min(uint64(r.Value), ask)])
+	if err != nil {
+		return Reply{Errno: unix.EIO}
+	}
+	var out []byte
+	for i, d := range ents {
+		d.Off = int64(i + 1) // a cookie; seekdir on rump directories is not served
+		if out, err = netbsd.AppendLinuxDirent64(out, d); err != nil {
+			return Reply{Errno: unix.EIO}
+		}
+	}
+	if uint64(len(out)) > size {
+		return Reply{Errno: unix.EINVAL}
+	}
+	if err := c.copyOut(c.N.Args[1], out); err != nil {
+		return Reply{Errno: unix.EFAULT}
+	}
+	return Reply{Value: int64(len(out))}
+}
+
+// fadviseHandler accepts the advice: it only says how the file will be
+// read, and the rump kernel's page cache is its own business.
+func fadviseHandler(_ context.Context, c *Call) Reply {
+	if _, ok := c.rumpFD(0); !ok {
+		return Reply{Continue: true}
+	}
+	return Reply{}
+}
+
+// ioctlHandler answers the terminal ioctls programs probe with: a rump file
+// is no terminal.
+func ioctlHandler(_ context.Context, c *Call) Reply {
+	if _, ok := c.rumpFD(0); !ok {
+		return Reply{Continue: true}
+	}
+	return Reply{Errno: unix.ENOTTY}
+}
+
+// fcntlHandler serves the descriptor flags from the shadow, which carries
+// close-on-exec as the host sees it, and the file status flags from the
+// rump kernel.
+func fcntlHandler(ctx context.Context, c *Call) Reply {
+	fd, ok := c.rumpFD(0)
+	if !ok {
+		return Reply{Continue: true}
+	}
+	switch c.arg(1) {
+	case unix.F_GETFD, unix.F_SETFD:
+		return Reply{Continue: true}
+	case unix.F_GETFL:
+		r := c.rump(ctx, netbsd.SYS_FCNTL, fd, netbsd.F_GETFL, 0)
+		if r.Errno != 0 {
+			return r
+		}
+		linux, _ := netbsd.OpenFlagsToLinux(uint32(r.Value))
+		return Reply{Value: int64(linux)}
+	}
+	return Reply{Errno: unix.EINVAL}
+}

@@ -34,6 +34,7 @@ func init() {
 		unix.SYS_FADVISE64:  fadviseHandler,
 		unix.SYS_IOCTL:      ioctlHandler,
 		unix.SYS_FCNTL:      fcntlHandler,
+		unix.SYS_DUP:        dupHandler,
 		// Calls that move data inside one kernel cannot join two: the
 		// errnos below are the ones that make callers such as cp fall
 		// back to read and write.
@@ -110,7 +111,12 @@ func pathOnly(flags uint32) uint32 {
 // call with its number. When the shadow cannot be installed, the rump
 // descriptor is closed again.
 func (c *Call) shadowFor(ctx context.Context, fd int32, cloexec bool) Reply {
-	num, err := c.Shadows.Reserve(c.PID, c.FDOff, fd)
+	return c.shadowAt(ctx, fd, cloexec, 0)
+}
+
+// shadowAt is shadowFor with the shadow numbered at least min.
+func (c *Call) shadowAt(ctx context.Context, fd int32, cloexec bool, min int) Reply {
+	num, err := c.Shadows.Reserve(c.PID, max(c.FDOff, min), fd)
 	if err == nil {
 		if err = c.Inject(num, cloexec); err == nil {
 			return Reply{Sent: true}
@@ -282,6 +288,30 @@ func ioctlHandler(_ context.Context, c *Call) Reply {
 	return Reply{Errno: unix.ENOTTY}
 }
 
+// dupHandler serves dup.
+func dupHandler(ctx context.Context, c *Call) Reply {
+	fd, ok := c.rumpFD(0)
+	if !ok {
+		return Reply{Continue: true}
+	}
+	return c.dup(ctx, fd, 0, false)
+}
+
+// dup duplicates rump descriptor fd in the rump kernel and gives the copy a
+// shadow numbered at least min. Shadows are never below fdoff, so a smaller
+// min yields a number at fdoff or above: not the lowest free one, as the
+// host would give, but a valid answer to "at least min".
+func (c *Call) dup(ctx context.Context, fd uint64, min int, cloexec bool) Reply {
+	if min < 0 {
+		return Reply{Errno: unix.EINVAL}
+	}
+	r := c.rump(ctx, netbsd.SYS_FCNTL, fd, netbsd.F_DUPFD, 0)
+	if r.Errno != 0 {
+		return r
+	}
+	return c.shadowAt(ctx, int32(r.Value), cloexec, min)
+}
+
 // fcntlHandler serves the descriptor flags from the shadow, which carries
 // close-on-exec as the host sees it, and the file status flags from the
 // rump kernel.
@@ -293,6 +323,8 @@ func fcntlHandler(ctx context.Context, c *Call) Reply {
 	switch c.arg(1) {
 	case unix.F_GETFD, unix.F_SETFD:
 		return Reply{Continue: true}
+	case unix.F_DUPFD, unix.F_DUPFD_CLOEXEC:
+		return c.dup(ctx, fd, int(c.arg(2)), c.arg(1) == unix.F_DUPFD_CLOEXEC)
 	case unix.F_GETFL:
 		r := c.rump(ctx, netbsd.SYS_FCNTL, fd, netbsd.F_GETFL, 0)
 		if r.Errno != 0 {

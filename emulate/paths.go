@@ -24,28 +24,30 @@ var handlers = map[int]handler{
 	unix.SYS_FACCESSAT:  accessHandler(0, 2, -1),
 	unix.SYS_FACCESSAT2: accessHandler(0, 2, 3),
 
-	unix.SYS_MKDIR:   pathIntHandler(netbsd.SYS_MKDIRAT, 1),
-	unix.SYS_MKDIRAT: pathIntHandler(netbsd.SYS_MKDIRAT, 2),
-	unix.SYS_CHMOD:   pathIntHandler(netbsd.SYS_FCHMODAT, 1),
-	unix.SYS_RMDIR:   unlinkHandler(-1, true),
-	unix.SYS_UNLINK:  unlinkHandler(-1, false),
+	unix.SYS_MKDIR:   pathIntHandler(netbsd.SYS_MKDIRAT, -1, 1),
+	unix.SYS_MKDIRAT: pathIntHandler(netbsd.SYS_MKDIRAT, 0, 2),
+	unix.SYS_CHMOD:   pathIntHandler(netbsd.SYS_FCHMODAT, -1, 1),
+	unix.SYS_RMDIR:   unlinkHandler(-1, -1, true),
+	unix.SYS_UNLINK:  unlinkHandler(-1, -1, false),
 	// unlinkat takes its AT_REMOVEDIR from the flags argument.
-	unix.SYS_UNLINKAT: unlinkHandler(2, false),
+	unix.SYS_UNLINKAT: unlinkHandler(0, 2, false),
 
 	unix.SYS_FCHMODAT:  fchmodatHandler,
 	unix.SYS_FCHMODAT2: fchmodatHandler,
 
-	unix.SYS_RENAME:    renameHandler(-1),
-	unix.SYS_RENAMEAT:  renameHandler(-1),
-	unix.SYS_RENAMEAT2: renameHandler(4),
+	unix.SYS_RENAME:    renameHandler(-1, -1, -1),
+	unix.SYS_RENAMEAT:  renameHandler(0, 2, -1),
+	unix.SYS_RENAMEAT2: renameHandler(0, 2, 4),
 
-	unix.SYS_READLINK:   readlinkHandler(1, 2),
-	unix.SYS_READLINKAT: readlinkHandler(2, 3),
+	unix.SYS_READLINK:   readlinkHandler(-1, 1, 2),
+	unix.SYS_READLINKAT: readlinkHandler(0, 2, 3),
 
-	unix.SYS_SYMLINK:   symlinkHandler(0),
-	unix.SYS_SYMLINKAT: symlinkHandler(0),
+	unix.SYS_SYMLINK:   symlinkHandler(-1),
+	unix.SYS_SYMLINKAT: symlinkHandler(1),
 
 	unix.SYS_TRUNCATE: truncateHandler,
+	unix.SYS_STATFS:   statfsHandler,
+	unix.SYS_FSTATFS:  fstatfsHandler,
 
 	// Extended attributes are not served: to programs, the rump file
 	// systems simply do not support them.
@@ -213,7 +215,7 @@ func (c *Call) result(addr uint64, out []byte) Reply {
 
 // accessHandler serves access, faccessat and faccessat2: the mode is
 // argument modeArg, the flags argument flagsArg (-1 for none).
-func accessHandler(_, modeArg, flagsArg int) handler {
+func accessHandler(dirfdArg, modeArg, flagsArg int) handler {
 	return func(ctx context.Context, c *Call) Reply {
 		var s staged
 		defer s.release()
@@ -229,14 +231,14 @@ func accessHandler(_, modeArg, flagsArg int) handler {
 			}
 		}
 		// The access bits R_OK, W_OK, X_OK and F_OK are the same.
-		return c.rump(ctx, netbsd.SYS_FACCESSAT, atFDCWD, path, sint(c.arg(modeArg)),
+		return c.rump(ctx, netbsd.SYS_FACCESSAT, c.dirfdOf(dirfdArg), path, sint(c.arg(modeArg)),
 			uint64(flags))
 	}
 }
 
 // pathIntHandler serves calls that take a path and one int, the mode of
 // mkdir and chmod, through NetBSD's *at form nr.
-func pathIntHandler(nr netbsd.Sysno, intArg int) handler {
+func pathIntHandler(nr netbsd.Sysno, dirfdArg, intArg int) handler {
 	return func(ctx context.Context, c *Call) Reply {
 		var s staged
 		defer s.release()
@@ -245,7 +247,7 @@ func pathIntHandler(nr netbsd.Sysno, intArg int) handler {
 			return r
 		}
 		// Permission bits are the same on both systems.
-		args := []uint64{atFDCWD, path, uint64(uint32(c.arg(intArg)) & 0o7777)}
+		args := []uint64{c.dirfdOf(dirfdArg), path, uint64(uint32(c.arg(intArg)) & 0o7777)}
 		if nr == netbsd.SYS_FCHMODAT {
 			args = append(args, 0)
 		}
@@ -267,13 +269,13 @@ func fchmodatHandler(ctx context.Context, c *Call) Reply {
 			return Reply{Errno: unix.EINVAL}
 		}
 	}
-	return c.rump(ctx, netbsd.SYS_FCHMODAT, atFDCWD, path, uint64(uint32(c.arg(2))&0o7777),
+	return c.rump(ctx, netbsd.SYS_FCHMODAT, c.dirfd(0), path, uint64(uint32(c.arg(2))&0o7777),
 		uint64(flags))
 }
 
-// unlinkHandler serves unlink, rmdir and unlinkat (whose flags are argument
-// flagsArg).
-func unlinkHandler(flagsArg int, rmdir bool) handler {
+// unlinkHandler serves unlink, rmdir and unlinkat (whose directory and flags
+// are arguments dirfdArg and flagsArg).
+func unlinkHandler(dirfdArg, flagsArg int, rmdir bool) handler {
 	return func(ctx context.Context, c *Call) Reply {
 		var s staged
 		defer s.release()
@@ -291,13 +293,14 @@ func unlinkHandler(flagsArg int, rmdir bool) handler {
 				return Reply{Errno: unix.EINVAL}
 			}
 		}
-		return c.rump(ctx, netbsd.SYS_UNLINKAT, atFDCWD, path, uint64(flags))
+		return c.rump(ctx, netbsd.SYS_UNLINKAT, c.dirfdOf(dirfdArg), path, uint64(flags))
 	}
 }
 
-// renameHandler serves rename, renameat and renameat2, whose flags are
-// argument flagsArg; NetBSD has no rename flags, so only 0 is served.
-func renameHandler(flagsArg int) handler {
+// renameHandler serves rename, renameat and renameat2, whose directories
+// are arguments fromArg and toArg and flags argument flagsArg; NetBSD has no
+// rename flags, so only 0 is served.
+func renameHandler(fromArg, toArg, flagsArg int) handler {
 	return func(ctx context.Context, c *Call) Reply {
 		if flagsArg >= 0 && c.N.Args[flagsArg] != 0 {
 			return Reply{Errno: unix.EINVAL}
@@ -312,13 +315,13 @@ func renameHandler(flagsArg int) handler {
 		if !ok {
 			return r
 		}
-		return c.rump(ctx, netbsd.SYS_RENAMEAT, atFDCWD, from, atFDCWD, to)
+		return c.rump(ctx, netbsd.SYS_RENAMEAT, c.dirfdOf(fromArg), from, c.dirfdOf(toArg), to)
 	}
 }
 
-// readlinkHandler serves readlink and readlinkat: the buffer and its size
-// are arguments bufArg and sizeArg.
-func readlinkHandler(bufArg, sizeArg int) handler {
+// readlinkHandler serves readlink and readlinkat: the directory, the buffer
+// and its size are arguments dirfdArg, bufArg and sizeArg.
+func readlinkHandler(dirfdArg, bufArg, sizeArg int) handler {
 	return func(ctx context.Context, c *Call) Reply {
 		size := int64(c.N.Args[sizeArg])
 		if int32(size) <= 0 {
@@ -336,7 +339,7 @@ func readlinkHandler(bufArg, sizeArg int) handler {
 		if err != nil {
 			return Reply{Errno: unix.ENOMEM}
 		}
-		r = c.rump(ctx, netbsd.SYS_READLINKAT, atFDCWD, path, addr, uint64(size))
+		r = c.rump(ctx, netbsd.SYS_READLINKAT, c.dirfdOf(dirfdArg), path, addr, uint64(size))
 		if r.Errno != 0 {
 			return r
 		}
@@ -348,12 +351,12 @@ func readlinkHandler(bufArg, sizeArg int) handler {
 	}
 }
 
-// symlinkHandler serves symlink and symlinkat. The link's target, argument
-// targetArg, is content rather than a name, so it is read from the target
-// here and passed unchanged.
-func symlinkHandler(targetArg int) handler {
+// symlinkHandler serves symlink and symlinkat, whose directory is argument
+// dirfdArg. The link's target, the first argument, is content rather than a
+// name, so it is read from the target here and passed unchanged.
+func symlinkHandler(dirfdArg int) handler {
 	return func(ctx context.Context, c *Call) Reply {
-		target, err := notify.ReadString(c.N.PID, c.N.Args[targetArg], unix.PathMax-1)
+		target, err := notify.ReadString(c.N.PID, c.N.Args[0], unix.PathMax-1)
 		switch {
 		case err == notify.ErrTooLong:
 			return Reply{Errno: unix.ENAMETOOLONG}
@@ -372,7 +375,7 @@ func symlinkHandler(targetArg int) handler {
 		if !ok {
 			return r
 		}
-		return c.rump(ctx, netbsd.SYS_SYMLINKAT, tAddr, atFDCWD, link)
+		return c.rump(ctx, netbsd.SYS_SYMLINKAT, tAddr, c.dirfdOf(dirfdArg), link)
 	}
 }
 
@@ -384,4 +387,45 @@ func truncateHandler(ctx context.Context, c *Call) Reply {
 		return r
 	}
 	return c.rump(ctx, netbsd.SYS_TRUNCATE, path, c.N.Args[1])
+}
+
+// statfsHandler serves statfs with NetBSD's statvfs1.
+func statfsHandler(ctx context.Context, c *Call) Reply {
+	var s staged
+	defer s.release()
+	path, r, ok := c.path(&s, 0)
+	if !ok {
+		return r
+	}
+	return c.statvfs(ctx, &s, netbsd.SYS_STATVFS1, path)
+}
+
+// fstatfsHandler serves fstatfs with NetBSD's fstatvfs1.
+func fstatfsHandler(ctx context.Context, c *Call) Reply {
+	fd, ok := c.rumpFD(0)
+	if !ok {
+		return Reply{Continue: true}
+	}
+	var s staged
+	defer s.release()
+	return c.statvfs(ctx, &s, netbsd.SYS_FSTATVFS1, fd)
+}
+
+// statvfs runs statvfs1 or fstatvfs1 on what and writes the answer to the
+// target's struct statfs, the call's second argument.
+func (c *Call) statvfs(ctx context.Context, s *staged, nr netbsd.Sysno, what uint64) Reply {
+	buf := make([]byte, netbsd.StatvfsSize)
+	addr, err := c.stage(s, buf)
+	if err != nil {
+		return Reply{Errno: unix.ENOMEM}
+	}
+	if r := c.rump(ctx, nr, what, addr, netbsd.ST_WAIT); r.Errno != 0 {
+		return r
+	}
+	st, err := netbsd.DecodeStatvfs(buf)
+	if err != nil {
+		return Reply{Errno: unix.EIO}
+	}
+	lst := st.ToLinux()
+	return c.result(c.N.Args[1], netbsd.EncodeLinuxStatfs(&lst))
 }

@@ -1,6 +1,7 @@
 package test
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hijack-project/hijack/rumpserver"
 )
@@ -34,10 +36,31 @@ func startRumpServer(t *testing.T) (url, root string) {
 
 func TestPathCallsGoToTheRumpKernel(t *testing.T) {
 	d := startDaemon(t)
-	url, root := startRumpServer(t)
+	t.Run("embedded test server", func(t *testing.T) {
+		url, root := startRumpServer(t)
+		pathSteps(t, d, url, "/rump", root)
+	})
+	t.Run("RUMP_SERVER", func(t *testing.T) {
+		url := os.Getenv("RUMP_SERVER")
+		if url == "" {
+			t.Skip("RUMP_SERVER not set")
+		}
+		// A real server's file system outlives the test: work in a
+		// directory of its own.
+		base := fmt.Sprintf("/rump/hijack-test-%d", time.Now().UnixNano())
+		if got := run(t, d, []string{"RUMP_SERVER=" + url}, "mkdir", base); got.code != 0 {
+			t.Fatalf("mkdir %s: %+v", base, got)
+		}
+		pathSteps(t, d, url, base, "")
+	})
+}
+
+// pathSteps runs file programs under base in the rump kernel at url, whose
+// root directory on the host is root ("" when it is not on this host).
+func pathSteps(t *testing.T, d *daemon, url, base, root string) {
 	env := []string{"RUMP_SERVER=" + url}
 	busybox := staticBusybox(t)
-
+	python := requireProgram(t, "python3", "python3")
 	steps := []struct {
 		name       string
 		argv       []string
@@ -45,26 +68,36 @@ func TestPathCallsGoToTheRumpKernel(t *testing.T) {
 		wantStdout string
 		wantStderr string
 	}{
-		{"mkdir makes a directory in the rump kernel", []string{"mkdir", "/rump/d"},
+		{"mkdir makes a directory in the rump kernel", []string{"mkdir", base + "/d"},
 			0, "", ""},
-		{"stat sees it", []string{"stat", "-c", "%F %a", "/rump/d"},
+		{"stat sees it", []string{"stat", "-c", "%F %a", base + "/d"},
 			0, "directory 755\n", ""},
-		{"mkdir again fails with EEXIST", []string{"mkdir", "/rump/d"},
+		{"mkdir again fails with EEXIST", []string{"mkdir", base + "/d"},
 			1, "", "File exists"},
-		{"rename moves it within the rump kernel", []string{"mv", "-T", "/rump/d", "/rump/e"},
-			0, "", ""},
+		{"rename moves it within the rump kernel",
+			[]string{"mv", "-T", base + "/d", base + "/e"}, 0, "", ""},
 		{"a rename from the host into the rump kernel fails with EXDEV",
-			[]string{"python3", "-c", "import os; os.rename('/etc/hostname', '/rump/h')"},
+			[]string{python, "-c", "import os; os.rename('/etc/hostname', '" + base + "/h')"},
 			1, "", "Invalid cross-device link"},
 		{"symlink and readlink round trip", []string{busybox, "sh", "-c",
-			"ln -s /some/target /rump/l && readlink /rump/l"}, 0, "/some/target\n", ""},
+			"ln -s /some/target " + base + "/l && readlink " + base + "/l"}, 0,
+			"/some/target\n", ""},
 		{"test -d answers through access and stat", []string{busybox, "sh", "-c",
-			"test -d /rump/e && echo dir; test -e /rump/none || echo missing"},
+			"test -d " + base + "/e && echo dir; test -e " + base + "/none || echo missing"},
 			0, "dir\nmissing\n", ""},
 		{"chmod changes the mode", []string{busybox, "sh", "-c",
-			"chmod 700 /rump/e && stat -c %a /rump/e"}, 0, "700\n", ""},
-		{"rmdir removes it", []string{"rmdir", "/rump/e"}, 0, "", ""},
-		{"rm removes the link", []string{"rm", "/rump/l"}, 0, "", ""},
+			"chmod 700 " + base + "/e && stat -c %a " + base + "/e"}, 0, "700\n", ""},
+		{"cp copies a host file in", []string{"cp", "/etc/passwd", base + "/e/passwd"},
+			0, "", ""},
+		{"cmp finds the copy equal", []string{"cmp", "/etc/passwd", base + "/e/passwd"},
+			0, "", ""},
+		{"ls lists the directory", []string{"ls", base + "/e"}, 0, "passwd\n", ""},
+		{"python writes, appends and reads a file", []string{python, "-c",
+			"p='" + base + "/e/f'\n" +
+				"open(p,'w').write('one\\n'); open(p,'a').write('two\\n')\n" +
+				"print(open(p).read(), end='')"}, 0, "one\ntwo\n", ""},
+		{"rm -r removes the tree", []string{"rm", "-r", base + "/e"}, 0, "", ""},
+		{"rm removes the link", []string{"rm", base + "/l"}, 0, "", ""},
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
@@ -77,7 +110,10 @@ func TestPathCallsGoToTheRumpKernel(t *testing.T) {
 			}
 		})
 		if t.Failed() {
-			break
+			return
+		}
+		if root == "" {
+			continue
 		}
 		// What the rump kernel holds is what its root directory holds.
 		switch s.name {
@@ -88,7 +124,7 @@ func TestPathCallsGoToTheRumpKernel(t *testing.T) {
 			if _, err := os.Stat("/rump/d"); err == nil {
 				t.Errorf("the host has /rump/d")
 			}
-		case "rmdir removes it":
+		case "rm -r removes the tree":
 			if _, err := os.Stat(filepath.Join(root, "e")); !os.IsNotExist(err) {
 				t.Errorf("the rump kernel's root still has e: %v", err)
 			}

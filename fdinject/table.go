@@ -63,6 +63,22 @@ func (t *Table) Remove(fd int) (int32, bool) {
 	return r, ok
 }
 
+// Stale is the rump descriptor of a shadow whose rump process is gone: the
+// rump kernel answers every call on it with EBADF, as a reconnected
+// rumpclient's calls on its old descriptors fail.
+const Stale int32 = -1
+
+// Invalidate marks every shadow stale, for when the rump process the table
+// referred to has been replaced by a new one. The shadows stay until the
+// target closes them.
+func (t *Table) Invalidate() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for fd := range t.shadow {
+		t.shadow[fd] = Stale
+	}
+}
+
 // Len returns the number of shadows.
 func (t *Table) Len() int {
 	t.mu.Lock()

@@ -67,6 +67,15 @@ func (ps *processes) lookup(tid int) (*process, error) {
 	return p, nil
 }
 
+// invalidate marks every shadow of every process stale.
+func (ps *processes) invalidate() {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	for _, p := range ps.byPID {
+		p.shadow.Invalidate()
+	}
+}
+
 // threadGroup returns the process id of thread tid.
 func threadGroup(tid int) (int, error) {
 	f, err := os.Open("/proc/" + strconv.Itoa(tid) + "/status")

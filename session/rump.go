@@ -55,13 +55,15 @@ func (s *Server) pool(srv rumpconn.Server) *rumpconn.Pool {
 // than none and die keeps trying on rumpclient's schedule until the deadline
 // of the registration, or the setting's own number of seconds.
 func (s *Server) connect(ctx context.Context, srv rumpconn.Server, program string,
-	staging *rumpconn.Staging, retry decision.Retry, onDie func()) (*rumpconn.Conn, error) {
+	staging *rumpconn.Staging, retry decision.Retry, onDie func(),
+	onReconnect func()) (*rumpconn.Conn, error) {
 	opts := rumpconn.Options{
-		Memory:  staging,
-		Retry:   retry,
-		OnDie:   onDie,
-		Metrics: s.rumpMetrics,
-		Logger:  s.log,
+		Memory:      staging,
+		Retry:       retry,
+		OnDie:       onDie,
+		OnReconnect: func(uint64) { onReconnect() },
+		Metrics:     s.rumpMetrics,
+		Logger:      s.log,
 	}
 	if retry > 0 {
 		var cancel context.CancelFunc

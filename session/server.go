@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -208,6 +209,7 @@ func (s *Server) handshake(c *control.Conn, cred *unix.Ucred) (*Session, *refusa
 
 	var conn *rumpconn.Conn
 	var staging *rumpconn.Staging
+	var sessp atomic.Pointer[Session]
 	if policy.HijacksAnything() && noServer == nil {
 		program := "?"
 		if len(reg.Argv) > 0 {
@@ -215,8 +217,15 @@ func (s *Server) handshake(c *control.Conn, cred *unix.Ucred) (*Session, *refusa
 		}
 		pid := int(cred.Pid)
 		staging = rumpconn.NewStaging(targetMemory{pid: pid})
+		// The session does not exist yet when the connection is made;
+		// a reconnect can only come once it does.
 		conn, err = s.connect(context.Background(), srv, program, staging, retry,
-			func() { killTree(pid) })
+			func() { killTree(pid) },
+			func() {
+				if sess := sessp.Load(); sess != nil {
+					sess.reconnected()
+				}
+			})
 		if err != nil {
 			l.Close()
 			return nil, &refusal{"server_unreachable", err}
@@ -231,6 +240,7 @@ func (s *Server) handshake(c *control.Conn, cred *unix.Ucred) (*Session, *refusa
 		}
 		return nil, &refusal{"shutting_down", err}
 	}
+	sessp.Store(sess)
 	return sess, nil
 }
 

@@ -202,6 +202,14 @@ func (s *Session) reply(n *notify.Notification, name string, d decision.Decision
 	}
 }
 
+// reconnected is told that the session's rump process was replaced by a new
+// one after the connection was lost: every rump descriptor is gone with the
+// old process, so every shadow now fails with EBADF.
+func (s *Session) reconnected() {
+	s.procs.invalidate()
+	s.log.Warn("rump server reconnected; the old rump process's descriptors are gone")
+}
+
 // withdraw counts a notification whose target was interrupted or died
 // before it was answered.
 func (s *Session) withdraw(name string) {

@@ -72,7 +72,7 @@ func (c *Call) rumpFD(i int) (uint64, bool) {
 // openHandler serves open, creat and openat: flags argument flagsArg (-1
 // for creat, whose flags are fixed) and mode argument modeArg.
 func openHandler(dirfdArg, _, flagsArg, modeArg int) handler {
-	return func(ctx context.Context, c *Call) Reply {
+	return onPath(func(ctx context.Context, c *Call, s *staged, path uint64) Reply {
 		linuxFlags := uint32(unix.O_CREAT | unix.O_WRONLY | unix.O_TRUNC)
 		if flagsArg >= 0 {
 			linuxFlags = uint32(c.arg(flagsArg))
@@ -81,19 +81,13 @@ func openHandler(dirfdArg, _, flagsArg, modeArg int) handler {
 		if err != nil {
 			return Reply{Errno: unix.EINVAL}
 		}
-		var s staged
-		defer s.release()
-		path, r, ok := c.path(&s, 0)
-		if !ok {
-			return r
-		}
-		r = c.rump(ctx, netbsd.SYS_OPENAT, c.dirfdOf(dirfdArg), path, uint64(flags),
+		r := c.rump(ctx, netbsd.SYS_OPENAT, c.dirfdOf(dirfdArg), path, uint64(flags),
 			uint64(uint32(c.arg(modeArg))&0o7777))
 		if r.Errno != 0 {
 			return r
 		}
 		return c.shadowFor(ctx, int32(r.Value), linuxFlags&unix.O_CLOEXEC != 0)
-	}
+	})
 }
 
 // pathOnly turns an O_PATH open, which NetBSD lacks, into a read-only one:

@@ -18,7 +18,7 @@ var handlers = map[int]handler{
 	unix.SYS_STAT:       statHandler(statPlain),
 	unix.SYS_LSTAT:      statHandler(statNoFollow),
 	unix.SYS_NEWFSTATAT: statHandler(statAt),
-	unix.SYS_STATX:      statxHandler,
+	unix.SYS_STATX:      onPath(statxHandler),
 
 	unix.SYS_ACCESS:     accessHandler(-1, 1, -1),
 	unix.SYS_FACCESSAT:  accessHandler(0, 2, -1),
@@ -32,8 +32,8 @@ var handlers = map[int]handler{
 	// unlinkat takes its AT_REMOVEDIR from the flags argument.
 	unix.SYS_UNLINKAT: unlinkHandler(0, 2, false),
 
-	unix.SYS_FCHMODAT:  fchmodatHandler,
-	unix.SYS_FCHMODAT2: fchmodatHandler,
+	unix.SYS_FCHMODAT:  onPath(fchmodatHandler),
+	unix.SYS_FCHMODAT2: onPath(fchmodatHandler),
 
 	unix.SYS_RENAME:    renameHandler(-1, -1, -1),
 	unix.SYS_RENAMEAT:  renameHandler(0, 2, -1),
@@ -45,8 +45,8 @@ var handlers = map[int]handler{
 	unix.SYS_SYMLINK:   symlinkHandler(-1),
 	unix.SYS_SYMLINKAT: symlinkHandler(1),
 
-	unix.SYS_TRUNCATE: truncateHandler,
-	unix.SYS_STATFS:   statfsHandler,
+	unix.SYS_TRUNCATE: onPath(truncateHandler),
+	unix.SYS_STATFS:   onPath(statfsHandler),
 	unix.SYS_FSTATFS:  fstatfsHandler,
 
 	// Extended attributes are not served: to programs, the rump file
@@ -83,6 +83,21 @@ func (c *Call) emptyPath(flagsArg int) bool {
 	return uint32(c.arg(flagsArg))&unix.AT_EMPTY_PATH != 0 && c.Verdict.RumpPaths[0] == ""
 }
 
+// onPath makes a handler of one that takes the call's first rump path
+// staged, with the set of staged buffers to add its own to; every buffer is
+// released when it returns.
+func onPath(h func(ctx context.Context, c *Call, s *staged, path uint64) Reply) handler {
+	return func(ctx context.Context, c *Call) Reply {
+		var s staged
+		defer s.release()
+		path, r, ok := c.path(&s, 0)
+		if !ok {
+			return r
+		}
+		return h(ctx, c, &s, path)
+	}
+}
+
 // path stages rump path i of the call.
 func (c *Call) path(s *staged, i int) (uint64, Reply, bool) {
 	addr, err := c.stageString(s, c.Verdict.RumpPaths[i])
@@ -103,13 +118,7 @@ const (
 // statHandler serves stat, lstat and newfstatat with NetBSD's fstatat and
 // writes the result as a Linux struct stat.
 func statHandler(kind statKind) handler {
-	return func(ctx context.Context, c *Call) Reply {
-		var s staged
-		defer s.release()
-		path, r, ok := c.path(&s, 0)
-		if !ok {
-			return r
-		}
+	return onPath(func(ctx context.Context, c *Call, s *staged, path uint64) Reply {
 		bufArg, flags, dirfd := 1, uint32(0), atFDCWD
 		switch kind {
 		case statNoFollow:
@@ -124,34 +133,30 @@ func statHandler(kind statKind) handler {
 				return Reply{Errno: unix.EINVAL}
 			}
 		}
-		st, r, ok := c.fstatat(ctx, &s, dirfd, path, flags)
+		st, r, ok := c.fstatat(ctx, s, dirfd, path, flags)
 		if !ok {
 			return r
 		}
 		lst := st.ToLinux()
 		return c.result(c.N.Args[bufArg], netbsd.EncodeLinuxStat(&lst))
-	}
+	})
 }
 
 // statxHandler serves statx from the fields of NetBSD's struct stat.
-func statxHandler(ctx context.Context, c *Call) Reply {
-	var s staged
-	defer s.release()
-	path, r, ok := c.path(&s, 0)
-	if !ok {
-		return r
-	}
-	// AT_STATX_SYNC_TYPE bits only say how fresh the answer must be; a
-	// local rump file system is always exact.
+func statxHandler(ctx context.Context, c *Call, s *staged, path uint64) Reply {
 	var st netbsd.Stat
+	var r Reply
+	var ok bool
 	if c.emptyPath(2) {
-		st, r, ok = c.fstat(ctx, &s, c.dirfd(0))
+		st, r, ok = c.fstat(ctx, s, c.dirfd(0))
 	} else {
+		// AT_STATX_SYNC_TYPE bits only say how fresh the answer must
+		// be; a local rump file system is always exact.
 		flags, err := netbsd.AtFlagsFromLinux(uint32(c.arg(2)) &^ atStatxSyncType)
 		if err != nil {
 			return Reply{Errno: unix.EINVAL}
 		}
-		st, r, ok = c.fstatat(ctx, &s, c.dirfd(0), path, flags)
+		st, r, ok = c.fstatat(ctx, s, c.dirfd(0), path, flags)
 	}
 	if !ok {
 		return r
@@ -216,13 +221,7 @@ func (c *Call) result(addr uint64, out []byte) Reply {
 // accessHandler serves access, faccessat and faccessat2: the mode is
 // argument modeArg, the flags argument flagsArg (-1 for none).
 func accessHandler(dirfdArg, modeArg, flagsArg int) handler {
-	return func(ctx context.Context, c *Call) Reply {
-		var s staged
-		defer s.release()
-		path, r, ok := c.path(&s, 0)
-		if !ok {
-			return r
-		}
+	return onPath(func(ctx context.Context, c *Call, s *staged, path uint64) Reply {
 		var flags uint32
 		if flagsArg >= 0 {
 			var err error
@@ -233,35 +232,23 @@ func accessHandler(dirfdArg, modeArg, flagsArg int) handler {
 		// The access bits R_OK, W_OK, X_OK and F_OK are the same.
 		return c.rump(ctx, netbsd.SYS_FACCESSAT, c.dirfdOf(dirfdArg), path, sint(c.arg(modeArg)),
 			uint64(flags))
-	}
+	})
 }
 
 // pathIntHandler serves calls that take a path and one int, the mode of
 // mkdir and chmod, through NetBSD's *at form nr.
 func pathIntHandler(nr netbsd.Sysno, dirfdArg, intArg int) handler {
-	return func(ctx context.Context, c *Call) Reply {
-		var s staged
-		defer s.release()
-		path, r, ok := c.path(&s, 0)
-		if !ok {
-			return r
-		}
+	return onPath(func(ctx context.Context, c *Call, s *staged, path uint64) Reply {
 		// Permission bits are the same on both systems.
 		args := []uint64{c.dirfdOf(dirfdArg), path, uint64(uint32(c.arg(intArg)) & 0o7777)}
 		if nr == netbsd.SYS_FCHMODAT {
 			args = append(args, 0)
 		}
 		return c.rump(ctx, nr, args...)
-	}
+	})
 }
 
-func fchmodatHandler(ctx context.Context, c *Call) Reply {
-	var s staged
-	defer s.release()
-	path, r, ok := c.path(&s, 0)
-	if !ok {
-		return r
-	}
+func fchmodatHandler(ctx context.Context, c *Call, s *staged, path uint64) Reply {
 	var flags uint32
 	if c.N.Nr == unix.SYS_FCHMODAT2 {
 		var err error
@@ -276,13 +263,7 @@ func fchmodatHandler(ctx context.Context, c *Call) Reply {
 // unlinkHandler serves unlink, rmdir and unlinkat (whose directory and flags
 // are arguments dirfdArg and flagsArg).
 func unlinkHandler(dirfdArg, flagsArg int, rmdir bool) handler {
-	return func(ctx context.Context, c *Call) Reply {
-		var s staged
-		defer s.release()
-		path, r, ok := c.path(&s, 0)
-		if !ok {
-			return r
-		}
+	return onPath(func(ctx context.Context, c *Call, s *staged, path uint64) Reply {
 		var flags uint32
 		if rmdir {
 			flags = netbsd.AT_REMOVEDIR
@@ -294,7 +275,7 @@ func unlinkHandler(dirfdArg, flagsArg int, rmdir bool) handler {
 			}
 		}
 		return c.rump(ctx, netbsd.SYS_UNLINKAT, c.dirfdOf(dirfdArg), path, uint64(flags))
-	}
+	})
 }
 
 // renameHandler serves rename, renameat and renameat2, whose directories
@@ -322,24 +303,18 @@ func renameHandler(fromArg, toArg, flagsArg int) handler {
 // readlinkHandler serves readlink and readlinkat: the directory, the buffer
 // and its size are arguments dirfdArg, bufArg and sizeArg.
 func readlinkHandler(dirfdArg, bufArg, sizeArg int) handler {
-	return func(ctx context.Context, c *Call) Reply {
+	return onPath(func(ctx context.Context, c *Call, s *staged, path uint64) Reply {
 		size := int64(c.N.Args[sizeArg])
 		if int32(size) <= 0 {
 			return Reply{Errno: unix.EINVAL}
 		}
 		size = min(size, unix.PathMax)
-		var s staged
-		defer s.release()
-		path, r, ok := c.path(&s, 0)
-		if !ok {
-			return r
-		}
 		buf := make([]byte, size)
-		addr, err := c.stage(&s, buf)
+		addr, err := c.stage(s, buf)
 		if err != nil {
 			return Reply{Errno: unix.ENOMEM}
 		}
-		r = c.rump(ctx, netbsd.SYS_READLINKAT, c.dirfdOf(dirfdArg), path, addr, uint64(size))
+		r := c.rump(ctx, netbsd.SYS_READLINKAT, c.dirfdOf(dirfdArg), path, addr, uint64(size))
 		if r.Errno != 0 {
 			return r
 		}
@@ -348,7 +323,7 @@ func readlinkHandler(dirfdArg, bufArg, sizeArg int) handler {
 			return Reply{Errno: unix.EFAULT}
 		}
 		return Reply{Value: n}
-	}
+	})
 }
 
 // symlinkHandler serves symlink and symlinkat, whose directory is argument
@@ -379,25 +354,13 @@ func symlinkHandler(dirfdArg int) handler {
 	}
 }
 
-func truncateHandler(ctx context.Context, c *Call) Reply {
-	var s staged
-	defer s.release()
-	path, r, ok := c.path(&s, 0)
-	if !ok {
-		return r
-	}
+func truncateHandler(ctx context.Context, c *Call, s *staged, path uint64) Reply {
 	return c.rump(ctx, netbsd.SYS_TRUNCATE, path, c.N.Args[1])
 }
 
 // statfsHandler serves statfs with NetBSD's statvfs1.
-func statfsHandler(ctx context.Context, c *Call) Reply {
-	var s staged
-	defer s.release()
-	path, r, ok := c.path(&s, 0)
-	if !ok {
-		return r
-	}
-	return c.statvfs(ctx, &s, netbsd.SYS_STATVFS1, path)
+func statfsHandler(ctx context.Context, c *Call, s *staged, path uint64) Reply {
+	return c.statvfs(ctx, s, netbsd.SYS_STATVFS1, path)
 }
 
 // fstatfsHandler serves fstatfs with NetBSD's fstatvfs1.

@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/hijack-project/hijack/netbsd"
 )
 
 // fileKind says what backs a file, which decides the calls it takes: only
@@ -66,6 +68,21 @@ type socket struct {
 	// peer is the AF_LOCAL name the socket was connected to; guarded by
 	// mu.
 	peer string
+
+	// connected is set once a stream socket has been connected or
+	// accepted. Linux fails a write on a stream socket that never was
+	// with EPIPE, NetBSD with ENOTCONN and no signal.
+	connected atomic.Bool
+}
+
+// unconnected turns the host's EPIPE for a write on a stream socket that was
+// never connected into NetBSD's ENOTCONN.
+func (f *file) unconnected(errno netbsd.Errno) netbsd.Errno {
+	if errno == netbsd.EPIPE && f.sock != nil && f.sock.typ != unix.SOCK_DGRAM &&
+		!f.sock.connected.Load() {
+		return netbsd.ENOTCONN
+	}
+	return errno
 }
 
 // newFile wraps host descriptor fd, taking ownership of it, with one

@@ -106,6 +106,7 @@ func (cl *call) writeFrom(e *fdEntry, f *file, data []byte, off int64) (int, net
 			}
 			return err
 		})
+		errno = f.unconnected(errno)
 		if errno == netbsd.EPIPE && f.sigpipe(false) {
 			cl.c.raise(netbsd.SIGPIPE)
 		}

@@ -33,7 +33,8 @@ func (cl *call) sysGetdents() (int64, netbsd.Errno) {
 		return 0, toErrno(err)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
-		return 0, netbsd.ENOTDIR
+		// NetBSD's vn_readdir refuses other vnodes with EINVAL.
+		return 0, netbsd.EINVAL
 	}
 	isRoot := st.Dev == cl.k.rootDev && st.Ino == cl.k.rootIno
 

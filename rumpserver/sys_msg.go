@@ -38,6 +38,7 @@ func (cl *call) sendData(e *fdEntry, f *file, data, oob []byte, to unix.Sockaddr
 			n, err = unix.SendmsgN(f.fd, data[total:], oob, to, flags|unix.MSG_NOSIGNAL)
 			return err
 		})
+		errno = f.unconnected(errno)
 		if errno == netbsd.EPIPE && f.sigpipe(nosignal) {
 			cl.c.raise(netbsd.SIGPIPE)
 		}

@@ -150,6 +150,12 @@ func (cl *call) sysConnect() (int64, netbsd.Errno) {
 	if sa[1] == netbsd.AF_UNSPEC {
 		return 0, connectUnspec(f.fd)
 	}
+	// NetBSD's soconnect refuses a listening socket with EOPNOTSUPP, where
+	// Linux says EISCONN.
+	if v, err := unix.GetsockoptInt(f.fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN); err == nil &&
+		v != 0 {
+		return 0, netbsd.EOPNOTSUPP
+	}
 	peer, errno := cl.peerArg(sa)
 	if errno != 0 {
 		return 0, errno
@@ -180,6 +186,7 @@ func (cl *call) sysConnect() (int64, netbsd.Errno) {
 	if err != nil {
 		return 0, toErrno(err)
 	}
+	f.sock.connected.Store(true)
 	if peer.name != "" {
 		f.sock.mu.Lock()
 		f.sock.peer = peer.name
@@ -245,6 +252,7 @@ func (cl *call) doAccept(flags int32, inherit bool) (int64, netbsd.Errno) {
 	}
 
 	nf := newSocketFile(cl.k, nfd, f.sock.family, f.sock.typ)
+	nf.sock.connected.Store(true)
 	defer nf.release()
 	nf.nbio.Store(flags&netbsd.SOCK_NONBLOCK != 0 || inherit && f.nbio.Load())
 	nf.nosigpipe.Store(flags&netbsd.SOCK_NOSIGPIPE != 0 || f.nosigpipe.Load())

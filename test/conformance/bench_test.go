@@ -57,7 +57,8 @@ func benchInProcessGetpid(b *testing.B) {
 	go srv.ServeConn(sv)
 	b.Cleanup(func() { cl.Close() })
 
-	if _, err := sysproxy.Handshake(cl, sysproxy.GuestHandshake{Reqno: 1, Name: "bench"}); err != nil {
+	hs := sysproxy.GuestHandshake{Reqno: 1, Name: "bench"}
+	if _, err := sysproxy.Handshake(cl, hs); err != nil {
 		b.Fatalf("guest handshake: %v", err)
 	}
 	reqno := uint64(1)

@@ -11,6 +11,12 @@
 // they create lives in a directory of their own, under a name no other run
 // uses, which they remove again.
 //
+// Where the embedded server is known to answer wrongly, the case says which
+// wrong errno it gives and skips with "known issue" when that comes back, so
+// that it asserts NetBSD's answer again once the server is fixed. Where the
+// file system decides (rumpfs, the root of a rump_server, has no rename),
+// the case skips with the reason after checking the rest.
+//
 // The reconnect tests need to stop and restart the server, so they run
 // against the embedded server only.
 package conformance

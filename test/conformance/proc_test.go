@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"sync"
 	"testing"
@@ -28,7 +29,7 @@ const (
 type memory struct {
 	mu   sync.Mutex
 	b    []byte // guarded by mu
-	used int    // guarded by mu: the bytes alloc has handed out
+	used int    // guarded by mu: the bytes put has handed out
 }
 
 func newMemory() *memory { return &memory{b: make([]byte, memSize)} }
@@ -82,16 +83,6 @@ func (m *memory) put(tb testing.TB, b []byte) uint64 {
 	copy(m.b[start:], b)
 	m.used = start + len(b)
 	return memBase + uint64(start)
-}
-
-// get returns a copy of the n bytes at addr.
-func (m *memory) get(tb testing.TB, addr uint64, n int) []byte {
-	tb.Helper()
-	p := make([]byte, n)
-	if err := m.ReadAt(p, addr); err != nil {
-		tb.Fatalf("read test memory at %#x: %v", addr, err)
-	}
-	return p
 }
 
 // proc is one rump process as a test drives it: its Conn, the memory of the
@@ -217,4 +208,95 @@ func callName(nr netbsd.Sysno) string {
 func (p *proc) getpid(tb testing.TB) int64 {
 	tb.Helper()
 	return p.call(tb, netbsd.SYS_GETPID).Retval[0]
+}
+
+// knownIssue is a wrong answer the embedded server is known to give: the
+// errno it gives where NetBSD gives another, and what is wrong.
+type knownIssue struct {
+	errno netbsd.Errno
+	what  string
+}
+
+// pathArg is a call argument that is a path, staged as a C string.
+type pathArg string
+
+// bufArg is a call argument that is an output buffer of so many bytes,
+// staged.
+type bufArg int
+
+// bytesArg is a call argument that is an input buffer, staged.
+type bytesArg []byte
+
+// lenArg is a call argument that is the address of a socklen_t holding the
+// value, staged, as getsockname takes its buffer's size.
+type lenArg uint32
+
+// errnoCase is a call that must fail with want.
+type errnoCase struct {
+	name string
+	want netbsd.Errno
+	nr   netbsd.Sysno
+	args []any // pathArg, bufArg, bytesArg, lenArg or an integer
+	// issue, when set, is skipped rather than failed when it is what comes
+	// back, so that the suite stays green until the embedded server is
+	// fixed and asserts NetBSD's answer from then on.
+	issue *knownIssue
+}
+
+// errCase returns the case of call nr with args that must fail with want.
+func errCase(name string, want netbsd.Errno, nr netbsd.Sysno, args ...any) errnoCase {
+	return errnoCase{name: name, want: want, nr: nr, args: args}
+}
+
+// knownIssue marks c as one the embedded server answers with errno, wrongly.
+func (c errnoCase) knownIssue(errno netbsd.Errno, what string) errnoCase {
+	c.issue = &knownIssue{errno: errno, what: what}
+	return c
+}
+
+// stageArgs turns a case's arguments into argument slots.
+func (p *proc) stageArgs(t *testing.T, args []any) []uint64 {
+	t.Helper()
+	out := make([]uint64, len(args))
+	for i, a := range args {
+		switch a := a.(type) {
+		case pathArg:
+			out[i] = p.cstr(t, string(a))
+		case bufArg:
+			out[i] = p.stage(t, make([]byte, a))
+		case bytesArg:
+			out[i] = p.stage(t, a)
+		case lenArg:
+			out[i] = p.stage(t, binary.LittleEndian.AppendUint32(nil, uint32(a)))
+		case int:
+			out[i] = uint64(a)
+		case int64:
+			out[i] = uint64(a)
+		case uint64:
+			out[i] = a
+		default:
+			t.Fatalf("argument %d of type %T", i, a)
+		}
+	}
+	return out
+}
+
+// runErrnoCases runs each case as a subtest in p.
+func runErrnoCases(t *testing.T, p *proc, cases []errnoCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := p.call(t, c.nr, p.stageArgs(t, c.args)...)
+			if c.issue != nil && r.Errno == c.issue.errno && r.Errno != c.want {
+				t.Skipf("known issue: %s gives %v, NetBSD gives %v: %s", callName(c.nr),
+					r.Errno, c.want, c.issue.what)
+			}
+			switch {
+			case r.Errno == 0:
+				t.Errorf("%s succeeded with %d, want %v", callName(c.nr), r.Retval[0], c.want)
+			case r.Errno != c.want:
+				t.Errorf("%s failed with %v, want %v", callName(c.nr), r.Errno, c.want)
+			}
+		})
+	}
 }

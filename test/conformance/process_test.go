@@ -91,6 +91,8 @@ func testExec(t *testing.T, srv rumpconn.Server) {
 	dir := scratch(t, p)
 	kept := p.open(t, dir+"/kept", netbsd.O_CREAT|netbsd.O_RDWR, 0o600)
 	closed := p.open(t, dir+"/closed", netbsd.O_CREAT|netbsd.O_RDWR|netbsd.O_CLOEXEC, 0o600)
+	marked := p.open(t, dir+"/marked", netbsd.O_CREAT|netbsd.O_RDWR, 0o600)
+	p.ok(t, netbsd.SYS_FCNTL, uint64(marked), netbsd.F_SETFD, netbsd.FD_CLOEXEC)
 	pid := p.getpid(t)
 
 	getfd := func(t *testing.T, fd int64) rumpconn.Result {
@@ -100,9 +102,11 @@ func testExec(t *testing.T, srv rumpconn.Server) {
 	if r := getfd(t, kept); r.Errno != 0 || r.Retval[0] != 0 {
 		t.Errorf("F_GETFD of a plain descriptor = (%d, %v), want 0", r.Retval[0], r.Errno)
 	}
-	if r := getfd(t, closed); r.Errno != 0 || r.Retval[0] != netbsd.FD_CLOEXEC {
-		t.Errorf("F_GETFD of an O_CLOEXEC descriptor = (%d, %v), want FD_CLOEXEC",
-			r.Retval[0], r.Errno)
+	for _, fd := range []int64{closed, marked} {
+		if r := getfd(t, fd); r.Errno != 0 || r.Retval[0] != netbsd.FD_CLOEXEC {
+			t.Errorf("F_GETFD of close-on-exec descriptor %d = (%d, %v), want FD_CLOEXEC",
+				fd, r.Retval[0], r.Errno)
+		}
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
@@ -115,12 +119,15 @@ func testExec(t *testing.T, srv rumpconn.Server) {
 		t.Errorf("F_GETFD of the plain descriptor after exec = (%d, %v), want 0",
 			r.Retval[0], r.Errno)
 	}
-	if r := getfd(t, closed); r.Errno != netbsd.EBADF {
-		t.Errorf("F_GETFD of the O_CLOEXEC descriptor after exec = (%d, %v), want EBADF",
-			r.Retval[0], r.Errno)
+	for _, fd := range []int64{closed, marked} {
+		if r := getfd(t, fd); r.Errno != netbsd.EBADF {
+			t.Errorf("F_GETFD of close-on-exec descriptor %d after exec = (%d, %v), "+
+				"want EBADF", fd, r.Retval[0], r.Errno)
+		}
 	}
 	if got := p.getpid(t); got != pid {
 		t.Errorf("getpid changed from %d to %d across the exec", pid, got)
 	}
 	p.write(t, kept, []byte("still open"))
+	p.write(t, 1, []byte("hijack conformance test: the console survives exec\n"))
 }

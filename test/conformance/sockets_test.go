@@ -160,11 +160,13 @@ func testLoopbackTCP(t *testing.T, srv rumpconn.Server) {
 
 			ping, pong := []byte("ping from the client"), []byte("pong from the server")
 			client.write(t, cs, ping)
-			if diff := cmp.Diff(string(ping), string(server.readFull(t, as, len(ping)))); diff != "" {
+			got := server.readFull(t, as, len(ping))
+			if diff := cmp.Diff(string(ping), string(got)); diff != "" {
 				t.Errorf("the server read (-want +got):\n%s", diff)
 			}
 			server.write(t, as, pong)
-			if diff := cmp.Diff(string(pong), string(client.readFull(t, cs, len(pong)))); diff != "" {
+			got = client.readFull(t, cs, len(pong))
+			if diff := cmp.Diff(string(pong), string(got)); diff != "" {
 				t.Errorf("the client read (-want +got):\n%s", diff)
 			}
 
@@ -178,16 +180,54 @@ func testLoopbackTCP(t *testing.T, srv rumpconn.Server) {
 	server.close(t, ls)
 }
 
-// testConnectRefused connects to the port of a listener that was closed.
-func testConnectRefused(t *testing.T, srv rumpconn.Server) {
-	p := dial(t, srv, "refused", rumpconn.Options{})
-	ls := p.tcpSocket(t)
-	port := p.bindLoopback(t, ls)
-	p.ok(t, netbsd.SYS_LISTEN, uint64(ls), 1)
-	p.close(t, ls)
+// testSocketErrors checks the errno of socket calls that must fail.
+func testSocketErrors(t *testing.T, srv rumpconn.Server) {
+	p := dial(t, srv, "socket-errors", rumpconn.Options{})
+	dir := scratch(t, p)
+	p.create(t, dir+"/file", nil)
+	file := p.open(t, dir+"/file", netbsd.O_RDONLY, 0)
 
-	cs := p.tcpSocket(t)
-	p.fails(t, netbsd.ECONNREFUSED, netbsd.SYS_CONNECT, uint64(cs), p.stage(t, inet4(t, port)),
-		netbsd.SockaddrInSize)
-	p.close(t, cs)
+	fresh := p.tcpSocket(t)
+	bound := p.tcpSocket(t)
+	boundPort := p.bindLoopback(t, bound)
+	listening := p.tcpSocket(t)
+	listenPort := p.bindLoopback(t, listening)
+	p.ok(t, netbsd.SYS_LISTEN, uint64(listening), 1)
+	other := p.tcpSocket(t)
+
+	// A port whose listener has closed refuses connections.
+	gone := p.tcpSocket(t)
+	gonePort := p.bindLoopback(t, gone)
+	p.ok(t, netbsd.SYS_LISTEN, uint64(gone), 1)
+	p.close(t, gone)
+	refused := p.tcpSocket(t)
+
+	addr := func(port int) bytesArg { return bytesArg(inet4(t, port)) }
+	const sinLen = netbsd.SockaddrInSize
+	const storage = netbsd.SockaddrStorageSize
+	cases := []errnoCase{
+		errCase("connect to a port whose listener closed gives ECONNREFUSED",
+			netbsd.ECONNREFUSED, netbsd.SYS_CONNECT, refused, addr(gonePort), sinLen),
+		errCase("getsockname of a regular file gives ENOTSOCK", netbsd.ENOTSOCK,
+			netbsd.SYS_GETSOCKNAME, file, bufArg(storage), lenArg(storage)),
+		errCase("getpeername of an unconnected socket gives ENOTCONN", netbsd.ENOTCONN,
+			netbsd.SYS_GETPEERNAME, fresh, bufArg(storage), lenArg(storage)),
+		errCase("a second bind of a bound socket gives EINVAL", netbsd.EINVAL,
+			netbsd.SYS_BIND, bound, addr(boundPort+1), sinLen),
+		errCase("bind to a port in use gives EADDRINUSE", netbsd.EADDRINUSE,
+			netbsd.SYS_BIND, other, addr(listenPort), sinLen),
+		errCase("accept on a socket that is not listening gives EINVAL", netbsd.EINVAL,
+			netbsd.SYS_ACCEPT, bound, 0, 0),
+		errCase("read from an unconnected stream socket gives ENOTCONN", netbsd.ENOTCONN,
+			netbsd.SYS_READ, fresh, bufArg(1), 1),
+		errCase("write to an unconnected stream socket gives ENOTCONN", netbsd.ENOTCONN,
+			netbsd.SYS_WRITE, fresh, bytesArg("x"), 1).
+			knownIssue(netbsd.EPIPE, "the host's EPIPE is passed on, with a RAISE "+
+				"of SIGPIPE; NetBSD's sosend gives ENOTCONN, and no signal"),
+		errCase("connect on a listening socket gives EOPNOTSUPP", netbsd.EOPNOTSUPP,
+			netbsd.SYS_CONNECT, listening, addr(listenPort), sinLen).
+			knownIssue(netbsd.EISCONN, "the host's EISCONN is passed on; NetBSD's "+
+				"soconnect refuses a socket with SO_ACCEPTCONN"),
+	}
+	runErrnoCases(t, p, cases)
 }

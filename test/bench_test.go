@@ -1,7 +1,6 @@
 package test
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -20,7 +19,7 @@ func benchCall(b *testing.B, d *daemon, mode string) {
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	if d != nil {
-		cmd.Env = append(os.Environ(), "HIJACKD_SOCKET="+d.socket)
+		cmd.Env = append(baseEnv(), "HIJACKD_SOCKET="+d.socket)
 	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {

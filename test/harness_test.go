@@ -202,7 +202,7 @@ func run(t *testing.T, d *daemon, env []string, argv ...string) result {
 		env = append([]string{"HIJACKD_SOCKET=" + d.socket}, env...)
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(baseEnv(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -213,6 +213,23 @@ func run(t *testing.T, d *daemon, env []string, argv ...string) result {
 		t.Fatalf("run %q: %v", argv, err)
 	}
 	return result{stdout.String(), stderr.String(), code}
+}
+
+// baseEnv is the test's environment without the variables that choose what
+// a hijacked program gets: a test names them when it wants them, and the
+// RUMP_SERVER that points tests at a real server must not leak into the
+// tests of the embedded kernel.
+func baseEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		switch name {
+		case "RUMP_SERVER", "RUMPHIJACK", "RUMPHIJACK_RETRYCONNECT", "HIJACKD_SOCKET":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
 }
 
 // httpClient does not keep connections, so that a scrape leaves no server

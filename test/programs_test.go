@@ -2,7 +2,6 @@ package test
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -165,7 +164,7 @@ func TestTargetsKilledMidCallLeaveHijackdServing(t *testing.T) {
 	for i := range 10 {
 		cmd := exec.Command(filepath.Join(bin, "hijack-exec"), "sh", "-c",
 			"while :; do cat /etc/hostname /rump/x >/dev/null 2>&1; done")
-		cmd.Env = append(os.Environ(), "HIJACKD_SOCKET="+d.socket)
+		cmd.Env = append(baseEnv(), "HIJACKD_SOCKET="+d.socket)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

@@ -93,7 +93,7 @@ func TestReconnectModesUnderAProgram(t *testing.T) {
 			os.WriteFile(filepath.Join(srv.root, "f"), []byte("data"), 0o644)
 			cmd := exec.Command(filepath.Join(bin, "hijack-exec"), python, "-c",
 				reconnectScript)
-			cmd.Env = append(os.Environ(), "HIJACKD_SOCKET="+d.socket,
+			cmd.Env = append(baseEnv(), "HIJACKD_SOCKET="+d.socket,
 				"RUMP_SERVER=unix://"+srv.sock, "RUMPHIJACK_RETRYCONNECT="+tt.retry)
 			stdin, _ := cmd.StdinPipe()
 			stdout, _ := cmd.StdoutPipe()

@@ -11,6 +11,7 @@ package fdinject
 import (
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -113,6 +114,16 @@ func (t *Table) Reserve(pid, fdoff int, r int32) (int, error) {
 	return -1, unix.EMFILE
 }
 
+// shadowName is the name of the shadow file, as /proc shows it.
+const shadowName = "hijack-shadow"
+
+// IsShadow reports whether descriptor fd of thread tid is a shadow of some
+// session: a duplicate of a shadow file.
+func IsShadow(tid, fd int) bool {
+	target, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%d", tid, fd))
+	return err == nil && strings.HasPrefix(target, "/memfd:"+shadowName)
+}
+
 // Shadow is the host file every shadow of a session duplicates.
 type Shadow struct {
 	fd int
@@ -120,7 +131,7 @@ type Shadow struct {
 
 // NewShadow creates the file shadows duplicate.
 func NewShadow() (*Shadow, error) {
-	fd, err := unix.MemfdCreate("hijack-shadow", unix.MFD_CLOEXEC)
+	fd, err := unix.MemfdCreate(shadowName, unix.MFD_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("create shadow file: %w", err)
 	}

@@ -160,6 +160,13 @@ func (s *Session) handle(n *notify.Notification) {
 	if v.Decision == decision.Rump && !lookup() {
 		return
 	}
+	if v.Decision == decision.Host && sc.Class == decision.ClassFD && s.shadows.Load() > 0 &&
+		s.foreignShadow(n, sc) {
+		// A shadow this process inherited names a rump descriptor
+		// only its creator's table knows. Letting the host serve it
+		// would read and write the empty shadow file in silence.
+		v = decision.Verdict{Decision: decision.Refused, Errno: unix.EBADF}
+	}
 	switch v.Decision {
 	case decision.Host:
 		s.reply(n, sc.Name, decision.Host, Reply{}, start)
@@ -208,6 +215,25 @@ func (s *Session) reply(n *notify.Notification, name string, d decision.Decision
 func (s *Session) reconnected() {
 	s.procs.invalidate()
 	s.log.Warn("rump server reconnected; the old rump process's descriptors are gone")
+}
+
+// foreignShadow reports whether a descriptor argument of n at or above fdoff
+// is a shadow that the calling process's table does not hold: one inherited
+// across fork. Closing one is left to the host, which frees the number.
+func (s *Session) foreignShadow(n *notify.Notification, sc *decision.Syscall) bool {
+	if n.Nr == unix.SYS_CLOSE || n.Nr == unix.SYS_CLOSE_RANGE {
+		return false
+	}
+	for _, i := range sc.FDs {
+		fd := int(int32(n.Args[i]))
+		if fd < s.policy.FDOff {
+			continue
+		}
+		if fdinject.IsShadow(n.PID, fd) {
+			return true
+		}
+	}
+	return false
 }
 
 // withdraw counts a notification whose target was interrupted or died

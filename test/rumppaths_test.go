@@ -180,3 +180,29 @@ print(sorted(os.listdir("/rump")))
 		t.Errorf("the host has /rump/hello")
 	}
 }
+
+func TestInheritedShadowsFailLoudly(t *testing.T) {
+	d := startDaemon(t)
+	python := requireProgram(t, "python3", "python3")
+	// A fork child does not have its own rump process yet: a rump
+	// descriptor it inherits must fail, not read the empty shadow.
+	got := run(t, d, nil, python, "-c", `
+import os
+open("/rump/inherited", "w").write("data")
+fd = os.open("/rump/inherited", os.O_RDONLY)
+pid = os.fork()
+if pid == 0:
+    try:
+        os.read(fd, 10)
+        os._exit(1)
+    except OSError as e:
+        print("child:", e.strerror, flush=True)
+        os._exit(0)
+os.waitpid(pid, 0)
+print("parent:", os.read(fd, 10))
+`)
+	want := "child: Bad file descriptor\nparent: b'data'\n"
+	if got.code != 0 || got.stdout != want {
+		t.Errorf("fork with a rump descriptor: %+v, want stdout %q", got, want)
+	}
+}

@@ -206,3 +206,32 @@ print("parent:", os.read(fd, 10))
 		t.Errorf("fork with a rump descriptor: %+v, want stdout %q", got, want)
 	}
 }
+
+func TestDescriptorCallsOnRumpFiles(t *testing.T) {
+	d := startDaemon(t)
+	python := requireProgram(t, "python3", "python3")
+	got := run(t, d, nil, python, "-c", `
+import os
+fd = os.open("/rump/v", os.O_RDWR | os.O_CREAT, 0o600)
+print(os.writev(fd, [b"abc", b"defg"]))
+os.lseek(fd, 0, 0)
+a, b = bytearray(2), bytearray(10)
+print(os.readv(fd, [a, b]), bytes(a), bytes(b[:5]))
+print(os.pread(fd, 3, 2), os.pwrite(fd, b"XY", 1))
+os.ftruncate(fd, 4); os.fsync(fd); os.fdatasync(fd)
+os.fchmod(fd, 0o640)
+st = os.fstat(fd); print(st.st_size, oct(st.st_mode & 0o777))
+os.utime("/rump/v", (1000000000, 1000000000))
+print(int(os.stat("/rump/v").st_mtime))
+os.utime(fd, (2000000000, 2000000000))
+print(int(os.stat("/rump/v").st_mtime))
+hi = os.dup2(fd, 200); os.lseek(hi, 0, 0); print(hi, os.read(hi, 10))
+dup = os.dup(fd); print(dup >= 128, os.fstat(dup).st_size)
+os.close(hi); os.close(dup); os.close(fd)
+`)
+	want := "7\n7 b'ab' b'cdefg'\nb'cde' 2\n4 0o640\n1000000000\n2000000000\n" +
+		"200 b'aXYd'\nTrue 4\n"
+	if got.code != 0 || got.stdout != want {
+		t.Errorf("descriptor calls on a rump file:\n%+v\nwant stdout %q", got, want)
+	}
+}

@@ -63,18 +63,31 @@ const maxFDs = 8
 // with a refused packet is closed. io.EOF reports an orderly close by the
 // peer.
 func (c *Conn) Receive(want Type, body any) ([]int, error) {
+	msg, fds, err := c.ReceiveRaw()
+	if err != nil {
+		return nil, err
+	}
+	if err := Unmarshal(msg, want, body); err != nil {
+		closeAll(fds)
+		return nil, err
+	}
+	return fds, nil
+}
+
+// ReceiveRaw reads one packet, bounded and checked as Receive checks it, and
+// returns it undecoded with its descriptors, for a side that accepts more
+// than one type of message (see TypeOf).
+func (c *Conn) ReceiveRaw() ([]byte, []int, error) {
 	buf := make([]byte, MaxMessage+1)
 	oob := make([]byte, unix.CmsgSpace(maxFDs*4))
 	n, oobn, flags, _, err := c.c.ReadMsgUnix(buf, oob)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	fds, ferr := parseRights(oob[:oobn])
-	fail := func(err error) ([]int, error) {
-		for _, fd := range fds {
-			unix.Close(fd)
-		}
-		return nil, err
+	fail := func(err error) ([]byte, []int, error) {
+		closeAll(fds)
+		return nil, nil, err
 	}
 	switch {
 	case ferr != nil:
@@ -86,10 +99,13 @@ func (c *Conn) Receive(want Type, body any) ([]int, error) {
 	case flags&unix.MSG_CTRUNC != 0:
 		return fail(fmt.Errorf("%w: more than %d descriptors attached", ErrMalformed, maxFDs))
 	}
-	if err := Unmarshal(buf[:n], want, body); err != nil {
-		return fail(err)
+	return buf[:n], fds, nil
+}
+
+func closeAll(fds []int) {
+	for _, fd := range fds {
+		unix.Close(fd)
 	}
-	return fds, nil
 }
 
 func parseRights(oob []byte) ([]int, error) {
@@ -115,9 +131,7 @@ func parseRights(oob []byte) ([]int, error) {
 		fds = append(fds, got...)
 	}
 	if bad != nil {
-		for _, fd := range fds {
-			unix.Close(fd)
-		}
+		closeAll(fds)
 		return nil, bad
 	}
 	return fds, nil

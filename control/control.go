@@ -8,6 +8,11 @@
 //	Listener (+ the fd, SCM_RIGHTS) →
 //	                               ← Ack (session number) or Error
 //
+// A connection may instead ask for the list of live sessions:
+//
+//	List →
+//	                               ← Sessions
+//
 // Each message is one packet: an 8-byte header (magic "HJAK", version,
 // type) and a JSON body. Both sides bound every packet to MaxMessage and
 // refuse anything out of order, so a misbehaving peer costs hijackd one
@@ -52,6 +57,8 @@ const (
 	TypeListener
 	TypeAck
 	TypeError
+	TypeList
+	TypeSessions
 )
 
 func (t Type) String() string {
@@ -66,6 +73,10 @@ func (t Type) String() string {
 		return "ack"
 	case TypeError:
 		return "error"
+	case TypeList:
+		return "list"
+	case TypeSessions:
+		return "sessions"
 	}
 	return fmt.Sprintf("type %d", uint16(t))
 }
@@ -102,6 +113,30 @@ type Error struct {
 	Message string `json:"message"`
 }
 
+// List asks for the live sessions.
+type List struct{}
+
+// Sessions answers List.
+type Sessions struct {
+	Sessions []SessionInfo `json:"sessions"`
+}
+
+// SessionInfo describes one live session.
+type SessionInfo struct {
+	ID        uint64   `json:"id"`
+	Program   string   `json:"program"`
+	Argv      []string `json:"argv"`
+	PID       int      `json:"pid"`
+	UID       uint32   `json:"uid"`
+	Policy    string   `json:"policy"`
+	Server    string   `json:"server"`
+	Started   string   `json:"started"` // RFC 3339
+	Served    int      `json:"served"`
+	Withdrawn int      `json:"withdrawn"`
+	Processes int      `json:"processes"`
+	Shadows   int64    `json:"shadows"`
+}
+
 // ErrMalformed reports a packet that is not a message of this protocol.
 var ErrMalformed = errors.New("malformed control message")
 
@@ -125,14 +160,10 @@ func Marshal(t Type, body any) ([]byte, error) {
 // TypeError, which it returns as an error carrying the peer's message), and
 // decodes the body into body, refusing unknown fields.
 func Unmarshal(msg []byte, want Type, body any) error {
-	if len(msg) < headerSize || !bytes.Equal(msg[:4], magic[:]) {
-		return fmt.Errorf("%w: no protocol header in %d bytes", ErrMalformed, len(msg))
+	t, err := TypeOf(msg)
+	if err != nil {
+		return err
 	}
-	if v := binary.LittleEndian.Uint16(msg[4:]); v != Version {
-		return fmt.Errorf("%w: protocol version %d, this side speaks %d "+
-			"(hijack-exec and hijackd must come from the same release)", ErrMalformed, v, Version)
-	}
-	t := Type(binary.LittleEndian.Uint16(msg[6:]))
 	if t == TypeError && want != TypeError {
 		var e Error
 		if err := decode(msg[headerSize:], &e); err != nil {
@@ -147,6 +178,18 @@ func Unmarshal(msg []byte, want Type, body any) error {
 		return fmt.Errorf("%w: %v body: %v", ErrMalformed, t, err)
 	}
 	return nil
+}
+
+// TypeOf checks the header of packet msg and returns its type.
+func TypeOf(msg []byte) (Type, error) {
+	if len(msg) < headerSize || !bytes.Equal(msg[:4], magic[:]) {
+		return 0, fmt.Errorf("%w: no protocol header in %d bytes", ErrMalformed, len(msg))
+	}
+	if v := binary.LittleEndian.Uint16(msg[4:]); v != Version {
+		return 0, fmt.Errorf("%w: protocol version %d, this side speaks %d "+
+			"(hijack-exec and hijackd must come from the same release)", ErrMalformed, v, Version)
+	}
+	return Type(binary.LittleEndian.Uint16(msg[6:])), nil
 }
 
 func decode(b []byte, body any) error {

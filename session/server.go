@@ -2,6 +2,7 @@ package session
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -141,6 +143,9 @@ func (s *Server) register(c *control.Conn) {
 	log := s.log.With("peer_pid", cred.Pid, "peer_uid", cred.Uid)
 
 	sess, ref := s.handshake(c, cred)
+	if sess == nil && ref == nil {
+		return // a list request, answered
+	}
 	if ref != nil {
 		log.Warn("registration refused", "reason", ref.result, "error", ref.err)
 		s.metrics.Registrations.WithLabelValues(ref.result).Inc()
@@ -158,8 +163,21 @@ func (s *Server) register(c *control.Conn) {
 }
 
 func (s *Server) handshake(c *control.Conn, cred *unix.Ucred) (*Session, *refusal) {
+	msg, fds, err := c.ReceiveRaw()
+	if err != nil {
+		return nil, receiveRefusal(err)
+	}
+	if t, err := control.TypeOf(msg); err == nil && t == control.TypeList {
+		closeFDs(fds)
+		if err := control.Unmarshal(msg, control.TypeList, &control.List{}); err != nil {
+			return nil, receiveRefusal(err)
+		}
+		return nil, s.list(c)
+	}
 	var reg control.Register
-	if _, err := c.Receive(control.TypeRegister, &reg); err != nil {
+	err = control.Unmarshal(msg, control.TypeRegister, &reg)
+	closeFDs(fds)
+	if err != nil {
 		return nil, receiveRefusal(err)
 	}
 	policy, err := decision.PolicyFromEnv(reg.Policy, reg.PolicySet)
@@ -186,14 +204,12 @@ func (s *Server) handshake(c *control.Conn, cred *unix.Ucred) (*Session, *refusa
 		return nil, refuse("disconnected", "send filter: %w", err)
 	}
 
-	fds, err := c.Receive(control.TypeListener, &control.Listener{})
+	fds, err = c.Receive(control.TypeListener, &control.Listener{})
 	if err != nil {
 		return nil, receiveRefusal(err)
 	}
 	if len(fds) != 1 {
-		for _, fd := range fds {
-			unix.Close(fd)
-		}
+		closeFDs(fds)
 		return nil, refuse("malformed", "listener message carries %d descriptors, want 1",
 			len(fds))
 	}
@@ -256,6 +272,32 @@ func receiveRefusal(err error) *refusal {
 	return refuse("malformed", "%w", err)
 }
 
+func closeFDs(fds []int) {
+	for _, fd := range fds {
+		unix.Close(fd)
+	}
+}
+
+// list answers a List request with the live sessions. It returns a refusal
+// only when the answer could not be sent.
+func (s *Server) list(c *control.Conn) *refusal {
+	s.mu.Lock()
+	sessions := make([]*Session, 0, len(s.sessions))
+	for _, sess := range s.sessions {
+		sessions = append(sessions, sess)
+	}
+	s.mu.Unlock()
+	slices.SortFunc(sessions, func(a, b *Session) int { return cmp.Compare(a.id, b.id) })
+	var out control.Sessions
+	for _, sess := range sessions {
+		out.Sessions = append(out.Sessions, sess.info())
+	}
+	if err := c.Send(control.TypeSessions, out); err != nil {
+		return refuse("disconnected", "send session list: %w", err)
+	}
+	return nil
+}
+
 // checkPeer requires the registering process to have no_new_privs set, as
 // hijack-exec always does. Without it the program could exec a set-user-ID
 // binary whose calls hijackd would then serve from a rump kernel the
@@ -301,7 +343,7 @@ func (s *Server) open(l *notify.Listener, policy *decision.Policy, retry decisio
 	s.nextID++
 	sess := &Session{
 		id: s.nextID, listener: l, policy: policy, retry: retry, server: server,
-		program: program, pid: int(cred.Pid), uid: cred.Uid, started: time.Now(),
+		program: program, argv: reg.Argv, pid: int(cred.Pid), uid: cred.Uid, started: time.Now(),
 		metrics: s.metrics, done: make(chan struct{}),
 	}
 	sess.procs.shadows = &sess.shadows

@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/hijack-project/hijack/control"
 	"github.com/hijack-project/hijack/decision"
 	"github.com/hijack-project/hijack/emulate"
 	"github.com/hijack-project/hijack/fdinject"
@@ -33,6 +34,7 @@ type Session struct {
 	retry    decision.Retry
 	server   string // RUMP_SERVER as given, or "" for the embedded kernel
 	program  string
+	argv     []string
 	pid      int // the registering hijack-exec, which became the program
 	uid      uint32
 	started  time.Time
@@ -234,6 +236,22 @@ func (s *Session) foreignShadow(n *notify.Notification, sc *decision.Syscall) bo
 		}
 	}
 	return false
+}
+
+// info describes the session for a session list.
+func (s *Session) info() control.SessionInfo {
+	s.mu.Lock()
+	served, withdrawn := s.served, s.withdrawn
+	s.mu.Unlock()
+	s.procs.mu.Lock()
+	procs := len(s.procs.byPID)
+	s.procs.mu.Unlock()
+	return control.SessionInfo{
+		ID: s.id, Program: s.program, Argv: s.argv, PID: s.pid, UID: s.uid,
+		Policy: s.policy.String(), Server: serverName(s.server),
+		Started: s.started.Format(time.RFC3339), Served: served, Withdrawn: withdrawn,
+		Processes: procs, Shadows: s.shadows.Load(),
+	}
 }
 
 // withdraw counts a notification whose target was interrupted or died

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -177,4 +178,31 @@ func readFilter(t *testing.T, c *net.UnixConn) {
 	if err := control.Unmarshal(buf[:n], control.TypeFilter, &f); err != nil {
 		t.Fatalf("read filter: %v", err)
 	}
+}
+
+func TestHijackdListsSessions(t *testing.T) {
+	d := startDaemon(t)
+	stop := filepath.Join(t.TempDir(), "stop")
+	done := make(chan result, 1)
+	go func() {
+		done <- run(t, d, nil, "sh", "-c", "while [ ! -e "+stop+" ]; do sleep 0.05; done")
+	}()
+	eventually(t, "the session opened", func() (bool, string) {
+		n := d.metric(t, "hijack_sessions")
+		return n == 1, fmt.Sprintf("%v sessions", n)
+	})
+	out, err := exec.Command(filepath.Join(bin, "hijackd"), "sessions", "--socket",
+		d.socket).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "embedded") ||
+		!strings.Contains(string(out), "sh -c while") {
+		t.Errorf("hijackd sessions: %v\n%s", err, out)
+	}
+	os.WriteFile(stop, nil, 0o644)
+	<-done
+	eventually(t, "the list empty once the program ended", func() (bool, string) {
+		out, err := exec.Command(filepath.Join(bin, "hijackd"), "sessions", "--socket",
+			d.socket, "--json").CombinedOutput()
+		return err == nil && strings.TrimSpace(string(out)) == "{\n  \"sessions\": null\n}",
+			fmt.Sprintf("%v: %s", err, out)
+	})
 }

@@ -6,7 +6,11 @@
 // Usage:
 //
 //	hijackd [--socket PATH] [--socket-mode MODE] [--metrics-addr ADDR]
-//	        [--log-level LEVEL] [--log-format text|json]
+//	        [--log-level LEVEL] [--log-format text|json] [--state-dir DIR]
+//	        [--no-embedded] [--embedded-user USER] [--rump-server-bin PATH]
+//	hijackd sessions [--socket PATH] [--json]
+//
+// The second form lists the live sessions of a running hijackd.
 package main
 
 import (
@@ -36,6 +40,13 @@ import (
 const DefaultMetricsAddr = "127.0.0.1:9848"
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "sessions" {
+		if err := sessions(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "hijackd sessions:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "hijackd:", err)
 		os.Exit(1)

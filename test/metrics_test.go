@@ -1,10 +1,15 @@
 package test
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/url"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestMetricsPassPromtool(t *testing.T) {
@@ -60,4 +65,67 @@ func TestSessionsLeaveNothingBehind(t *testing.T) {
 	if n := d.metric(t, "hijack_registrations_total", "result=ok"); n != sessions+1 {
 		t.Errorf("%v registrations, want %d", n, sessions+1)
 	}
+}
+
+func TestPrometheusScrapesDecisions(t *testing.T) {
+	promBin := requireProgram(t, "prometheus", "prometheus")
+	d := startDaemon(t)
+	run(t, d, []string{"RUMPHIJACK=path=/rump"}, "cat", "/etc/hostname", "/rump/nothing")
+
+	dir := t.TempDir()
+	target := strings.TrimPrefix(d.metrics, "http://")
+	config := fmt.Sprintf(`global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: hijackd
+    static_configs:
+      - targets: [%q]
+`, target)
+	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	web := freePort(t)
+	prom := exec.Command(promBin, "--config.file="+filepath.Join(dir, "prometheus.yml"),
+		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+web)
+	var log syncBuffer
+	prom.Stdout, prom.Stderr = &log, &log
+	if err := prom.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		prom.Process.Kill()
+		prom.Wait()
+		if t.Failed() {
+			t.Logf("prometheus log:\n%s", log.String())
+		}
+	})
+
+	query := url.Values{"query": {`hijack_decisions_total{job="hijackd",syscall="openat",` +
+		`decision="rump"}`}}
+	var last string
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := httpClient.Get("http://" + web + "/api/v1/query?" + query.Encode())
+		if err == nil {
+			var body struct {
+				Status string
+				Data   struct {
+					Result []struct {
+						Value []any
+					}
+				}
+			}
+			err = json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			if err == nil && body.Status == "success" && len(body.Data.Result) == 1 &&
+				len(body.Data.Result[0].Value) == 2 && body.Data.Result[0].Value[1] == "1" {
+				return
+			}
+			last = fmt.Sprintf("%+v %v", body, err)
+		} else {
+			last = err.Error()
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("Prometheus never reported the program's rump openat: %s", last)
 }

@@ -54,7 +54,13 @@ func build(dir string) error {
 		{"./progs/syscallbench", false},
 	}
 	for _, b := range builds {
-		cmd := exec.Command("go", "build", "-o", dir, b.pkg)
+		args := []string{"build", "-o", dir}
+		// HIJACK_TEST_RACE=1 builds hijackd with the race detector, so
+		// that the end-to-end tests look for races in it.
+		if b.cgo && os.Getenv("HIJACK_TEST_RACE") == "1" {
+			args = append(args, "-race")
+		}
+		cmd := exec.Command("go", append(args, b.pkg)...)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if b.cgo {
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
@@ -117,6 +123,9 @@ func startDaemon(t testing.TB, args ...string) *daemon {
 	}()
 	t.Cleanup(func() {
 		d.stop(t)
+		if strings.Contains(d.log.String(), "WARNING: DATA RACE") {
+			t.Errorf("the race detector found a race in hijackd")
+		}
 		if t.Failed() {
 			t.Logf("hijackd log:\n%s", d.log)
 		}

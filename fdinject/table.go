@@ -80,6 +80,17 @@ func (t *Table) Invalidate() {
 	}
 }
 
+// Numbers returns the shadow numbers, for a caller that removes them all.
+func (t *Table) Numbers() map[int]bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make(map[int]bool, len(t.shadow))
+	for fd := range t.shadow {
+		out[fd] = true
+	}
+	return out
+}
+
 // Len returns the number of shadows.
 func (t *Table) Len() int {
 	t.mu.Lock()

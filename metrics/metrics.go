@@ -30,6 +30,8 @@ type Metrics struct {
 	Notification prometheus.Histogram
 	// Sessions is the number of live sessions (one per hijack-exec).
 	Sessions prometheus.Gauge
+	// Processes is the number of live target processes hijackd knows of.
+	Processes prometheus.Gauge
 	// Registrations counts control connections by result: "ok", or the
 	// reason they were refused.
 	Registrations *prometheus.CounterVec
@@ -58,6 +60,10 @@ func New() *Metrics {
 			Name: "hijack_sessions",
 			Help: "Live sessions: process trees started by one hijack-exec each.",
 		}),
+		Processes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hijack_processes",
+			Help: "Live target processes that made a trapped call, in all sessions.",
+		}),
 		Registrations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hijack_registrations_total",
 			Help: "Control connections by result: ok, or why the registration was refused.",
@@ -73,7 +79,8 @@ func New() *Metrics {
 		},
 	})
 	build.Set(1)
-	m.registry.MustRegister(m.Decisions, m.Notification, m.Sessions, m.Registrations, build,
+	m.registry.MustRegister(m.Decisions, m.Notification, m.Sessions, m.Processes,
+		m.Registrations, build,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -9,13 +9,21 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/hijack-project/hijack/fdinject"
+	"github.com/hijack-project/hijack/rumpconn"
 )
 
 // process is what a session knows of one target process (thread group).
 type process struct {
 	pid    int
 	shadow *fdinject.Table
+
+	mu      sync.Mutex
+	conn    *rumpconn.Conn    // its rump process, once it has one; guarded by mu
+	staging *rumpconn.Staging // guarded by mu
+	exited  bool              // guarded by mu
 }
 
 // IsRumpFD reports whether fd is a shadow of the process.
@@ -28,13 +36,18 @@ func (p *process) IsRumpFD(fd int) bool {
 // chdir is not served in the rump kernel yet, so it never is.
 func (p *process) CwdInRump() bool { return false }
 
-// processes maps the thread ids of notifications to target processes.
+// processes maps the thread ids of notifications to target processes and
+// forgets each process when it exits.
 type processes struct {
-	shadows *atomic.Int64 // the session's count of shadows
+	shadows *atomic.Int64  // the session's count of shadows
+	onAdd   func(*process) // called for each new process
+	onExit  func(*process) // called for each process that exited
 
-	mu    sync.Mutex
-	byTID map[int]*process // guarded by mu
-	byPID map[int]*process // guarded by mu
+	mu      sync.Mutex
+	byTID   map[int]*process // guarded by mu
+	byPID   map[int]*process // guarded by mu
+	watches []*os.File       // pidfds of the processes; guarded by mu
+	closed  bool             // guarded by mu
 }
 
 // lookup returns the process of thread tid. The thread's process is read
@@ -52,28 +65,127 @@ func (ps *processes) lookup(tid int) (*process, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ps.add(tid, pid, nil, nil)
+}
+
+// add records thread tid of process pid, creating the process, with conn as
+// its rump process if given, when it is new.
+func (ps *processes) add(tid, pid int, conn *rumpconn.Conn,
+	staging *rumpconn.Staging) (*process, error) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
+	if ps.closed {
+		return nil, fmt.Errorf("session closed")
+	}
 	if ps.byTID == nil {
 		ps.byTID = make(map[int]*process)
 		ps.byPID = make(map[int]*process)
 	}
 	p, ok := ps.byPID[pid]
 	if !ok {
-		p = &process{pid: pid, shadow: fdinject.NewTable(ps.shadows)}
+		p = &process{pid: pid, shadow: fdinject.NewTable(ps.shadows), conn: conn,
+			staging: staging}
+		if err := ps.watchLocked(p); err != nil {
+			return nil, err
+		}
 		ps.byPID[pid] = p
+		if ps.onAdd != nil {
+			ps.onAdd(p)
+		}
 	}
 	ps.byTID[tid] = p
 	return p, nil
 }
 
-// invalidate marks every shadow of every process stale.
-func (ps *processes) invalidate() {
+// watchLocked starts waiting for p to exit, through a pidfd in Go's poller.
+func (ps *processes) watchLocked(p *process) error {
+	fd, err := unix.PidfdOpen(p.pid, unix.PIDFD_NONBLOCK)
+	if err != nil {
+		return fmt.Errorf("watch process %d: %w", p.pid, err)
+	}
+	f := os.NewFile(uintptr(fd), "pidfd")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("watch process %d: %w", p.pid, err)
+	}
+	ps.watches = append(ps.watches, f)
+	go func() {
+		// A pidfd becomes readable when its process exits; Read returns
+		// early only when the session closes the descriptor.
+		rc.Read(func(fd uintptr) bool {
+			n, _ := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 0)
+			return n > 0
+		})
+		ps.exit(p, f)
+	}()
+	return nil
+}
+
+// exit forgets process p and its threads.
+func (ps *processes) exit(p *process, watch *os.File) {
 	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	for _, p := range ps.byPID {
+	if ps.byPID[p.pid] == p {
+		delete(ps.byPID, p.pid)
+	}
+	for tid, q := range ps.byTID {
+		if q == p {
+			delete(ps.byTID, tid)
+		}
+	}
+	for i, f := range ps.watches {
+		if f == watch {
+			ps.watches = append(ps.watches[:i], ps.watches[i+1:]...)
+			break
+		}
+	}
+	ps.mu.Unlock()
+	watch.Close()
+
+	p.mu.Lock()
+	p.exited = true
+	conn := p.conn
+	p.conn = nil
+	p.mu.Unlock()
+	if conn != nil {
+		conn.Close() // the rump process ends with the host process
+	}
+	for fd := range p.shadow.Numbers() {
+		p.shadow.Remove(fd)
+	}
+	if ps.onExit != nil {
+		ps.onExit(p)
+	}
+}
+
+// close stops watching every process and ends their rump processes.
+func (ps *processes) close() {
+	ps.mu.Lock()
+	ps.closed = true
+	watches := ps.watches
+	ps.watches = nil
+	ps.mu.Unlock()
+	// Closing a pidfd ends its watcher, which then forgets its process.
+	for _, f := range watches {
+		f.Close()
+	}
+}
+
+// invalidate marks every shadow of process pid stale.
+func (ps *processes) invalidate(pid int) {
+	ps.mu.Lock()
+	p := ps.byPID[pid]
+	ps.mu.Unlock()
+	if p != nil {
 		p.shadow.Invalidate()
 	}
+}
+
+// count returns the number of live processes.
+func (ps *processes) count() int {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	return len(ps.byPID)
 }
 
 // threadGroup returns the process id of thread tid.

@@ -2,6 +2,10 @@ package session
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -16,10 +20,9 @@ import (
 // served performs a session's rump decisions in its rump kernel through
 // package emulate.
 type served struct {
-	sess    *Session
-	conn    *rumpconn.Conn
-	staging *rumpconn.Staging
-	shadow  *fdinject.Shadow
+	sess   *Session
+	srv    rumpconn.Server
+	shadow *fdinject.Shadow
 
 	mu          sync.Mutex
 	unsupported map[string]bool // calls already logged as not served; guarded by mu
@@ -41,8 +44,14 @@ func (s *served) Serve(n *notify.Notification, sc *decision.Syscall, v decision.
 		}
 		return Reply{Errno: unix.ENOSYS}
 	}
+	conn, staging, err := s.connFor(p)
+	if err != nil {
+		s.sess.log.Warn("rump process not created; the call fails with ENOTCONN",
+			"pid", p.pid, "syscall", sc.Name, "error", err)
+		return Reply{Errno: unix.ENOTCONN}
+	}
 	return emulate.Serve(context.Background(), &emulate.Call{
-		N: n, Syscall: sc, Verdict: v, Conn: s.conn, Staging: s.staging,
+		N: n, Syscall: sc, Verdict: v, Conn: conn, Staging: staging,
 		Valid: func() error { return s.sess.listener.Valid(n.ID) },
 		PID:   p.pid, Shadows: p.shadow, FDOff: s.sess.policy.FDOff,
 		Inject: func(fd int, cloexec bool) error {
@@ -50,4 +59,32 @@ func (s *served) Serve(n *notify.Notification, sc *decision.Syscall, v decision.
 			return err
 		},
 	})
+}
+
+// connFor returns the rump process of target process p, creating it on its
+// first rump call: every process has a rump process of its own, as every
+// rumpclient process has.
+func (s *served) connFor(p *process) (*rumpconn.Conn, *rumpconn.Staging, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.conn != nil {
+		return p.conn, p.staging, nil
+	}
+	if p.exited {
+		return nil, nil, errors.New("process exited")
+	}
+	name, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", p.pid))
+	if err != nil {
+		return nil, nil, err
+	}
+	staging := rumpconn.NewStaging(targetMemory{pid: p.pid})
+	pid := p.pid
+	conn, err := s.sess.owner.connect(context.Background(), s.srv,
+		strings.TrimSpace(string(name)), staging, s.sess.retry,
+		func() { killTree(pid) }, p.shadow.Invalidate)
+	if err != nil {
+		return nil, nil, err
+	}
+	p.conn, p.staging = conn, staging
+	return conn, staging, nil
 }

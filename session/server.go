@@ -239,7 +239,7 @@ func (s *Server) handshake(c *control.Conn, cred *unix.Ucred) (*Session, *refusa
 			func() { killTree(pid) },
 			func() {
 				if sess := sessp.Load(); sess != nil {
-					sess.reconnected()
+					sess.reconnected(pid)
 				}
 			})
 		if err != nil {
@@ -248,7 +248,7 @@ func (s *Server) handshake(c *control.Conn, cred *unix.Ucred) (*Session, *refusa
 		}
 	}
 
-	sess, err := s.open(l, policy, retry, &reg, cred, conn, staging, noServer)
+	sess, err := s.open(l, policy, retry, &reg, cred, srv, conn, staging, noServer)
 	if err != nil {
 		l.Close()
 		if conn != nil {
@@ -324,8 +324,8 @@ func checkPeer(pid int) error {
 // open creates and starts the session for listener l, whose rump calls go to
 // conn, or fail with ENOTCONN for the reason noServer when conn is nil.
 func (s *Server) open(l *notify.Listener, policy *decision.Policy, retry decision.Retry,
-	reg *control.Register, cred *unix.Ucred, conn *rumpconn.Conn, staging *rumpconn.Staging,
-	noServer error) (*Session, error) {
+	reg *control.Register, cred *unix.Ucred, srv rumpconn.Server, conn *rumpconn.Conn,
+	staging *rumpconn.Staging, noServer error) (*Session, error) {
 	program := "?"
 	if len(reg.Argv) > 0 {
 		program = filepath.Base(reg.Argv[0])
@@ -347,15 +347,23 @@ func (s *Server) open(l *notify.Listener, policy *decision.Policy, retry decisio
 		metrics: s.metrics, done: make(chan struct{}),
 	}
 	sess.procs.shadows = &sess.shadows
+	sess.owner = s
+	sess.procs.onExit = func(*process) { s.metrics.Processes.Dec() }
+	sess.procs.onAdd = func(*process) { s.metrics.Processes.Inc() }
 	sess.log = s.log.With("session", sess.id)
 	if conn != nil {
 		shadow, err := fdinject.NewShadow()
 		if err != nil {
 			return nil, err
 		}
-		sess.conn = conn
+		// The registering process is the program: its rump process is
+		// the one made before it ran.
+		if _, err := sess.procs.add(sess.pid, sess.pid, conn, staging); err != nil {
+			shadow.Close()
+			return nil, err
+		}
 		sess.shadow = shadow
-		sess.rump = &served{sess: sess, conn: conn, staging: staging, shadow: shadow}
+		sess.rump = &served{sess: sess, srv: srv, shadow: shadow}
 	} else {
 		reason := "no server"
 		if noServer != nil {
@@ -385,8 +393,8 @@ func serverName(url string) string {
 }
 
 func (s *Server) closeSession(sess *Session) {
-	if sess.conn != nil {
-		sess.conn.Close()
+	sess.procs.close()
+	if sess.shadow != nil {
 		sess.shadow.Close()
 	}
 	s.mu.Lock()

@@ -23,7 +23,6 @@ import (
 	"github.com/hijack-project/hijack/fdinject"
 	"github.com/hijack-project/hijack/metrics"
 	"github.com/hijack-project/hijack/notify"
-	"github.com/hijack-project/hijack/rumpconn"
 )
 
 // Session is one registered listener and what is known of its targets.
@@ -42,8 +41,8 @@ type Session struct {
 	log     *slog.Logger
 	metrics *metrics.Metrics
 	rump    Rump
-	conn    *rumpconn.Conn // the first target's rump process; nil without a server
-	shadow  *fdinject.Shadow
+	shadow  *fdinject.Shadow // the file shadows duplicate; nil without a server
+	owner   *Server          // the Server that opened the session
 
 	done chan struct{} // closed when the receiver has returned
 
@@ -211,12 +210,13 @@ func (s *Session) reply(n *notify.Notification, name string, d decision.Decision
 	}
 }
 
-// reconnected is told that the session's rump process was replaced by a new
-// one after the connection was lost: every rump descriptor is gone with the
-// old process, so every shadow now fails with EBADF.
-func (s *Session) reconnected() {
-	s.procs.invalidate()
-	s.log.Warn("rump server reconnected; the old rump process's descriptors are gone")
+// reconnected is told that the rump process of target process pid was
+// replaced by a new one after the connection was lost: its rump descriptors
+// are gone with the old one, so its shadows now fail with EBADF.
+func (s *Session) reconnected(pid int) {
+	s.procs.invalidate(pid)
+	s.log.Warn("rump server reconnected; the old rump process's descriptors are gone",
+		"pid", pid)
 }
 
 // foreignShadow reports whether a descriptor argument of n at or above fdoff
@@ -243,9 +243,7 @@ func (s *Session) info() control.SessionInfo {
 	s.mu.Lock()
 	served, withdrawn := s.served, s.withdrawn
 	s.mu.Unlock()
-	s.procs.mu.Lock()
-	procs := len(s.procs.byPID)
-	s.procs.mu.Unlock()
+	procs := s.procs.count()
 	return control.SessionInfo{
 		ID: s.id, Program: s.program, Argv: s.argv, PID: s.pid, UID: s.uid,
 		Policy: s.policy.String(), Server: serverName(s.server),

@@ -235,3 +235,21 @@ os.close(hi); os.close(dup); os.close(fd)
 		t.Errorf("descriptor calls on a rump file:\n%+v\nwant stdout %q", got, want)
 	}
 }
+
+func TestEveryProcessHasItsOwnRumpProcess(t *testing.T) {
+	d := startDaemon(t)
+	busybox := staticBusybox(t)
+	run(t, d, nil, busybox, "sh", "-c", "echo data > /dev/null; cp /etc/hostname /rump/f")
+	// More processes than the embedded server has connection slots: each
+	// one's rump process must end with it.
+	got := run(t, d, nil, busybox, "sh", "-c",
+		"n=0; for i in $(seq 300); do cat /rump/f >/dev/null && n=$((n+1)); done; echo $n")
+	if got.code != 0 || got.stdout != "300\n" {
+		t.Errorf("300 processes reading a rump file: %+v", got)
+	}
+	eventually(t, "every process forgotten", func() (bool, string) {
+		n := d.metric(t, "hijack_processes")
+		c := d.metric(t, "rump_connections", "state=active")
+		return n == 0 && c == 0, fmt.Sprintf("%v processes, %v active rump connections", n, c)
+	})
+}

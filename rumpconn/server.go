@@ -24,8 +24,22 @@ const maxScheme = 15
 // value is no server. Servers are comparable, and equal servers are the
 // same socket.
 type Server struct {
-	network string // "unix" or "tcp"
-	address string // an absolute path, or IPv4:port
+	network string // "unix", "tcp", or "inproc"
+	address string // an absolute path, IPv4:port, or an in-process name
+	inproc  *inProcess
+}
+
+// inProcess reaches a server that runs in this process.
+type inProcess struct {
+	dial func(ctx context.Context) (net.Conn, error)
+}
+
+// InProcessServer returns a Server that is reached by calling dial, for a
+// rump server running in this process, such as the embedded one in a test
+// or benchmark. name distinguishes it in metrics and logs; each call makes
+// a Server equal only to itself.
+func InProcessServer(name string, dial func(ctx context.Context) (net.Conn, error)) Server {
+	return Server{network: "inproc", address: name, inproc: &inProcess{dial: dial}}
 }
 
 // ServerError reports a RUMP_SERVER value that cannot name a server, with
@@ -162,6 +176,13 @@ func (s Server) String() string {
 func (s Server) dial(ctx context.Context) (net.Conn, error) {
 	if s.network == "" {
 		return nil, errors.New("connect: no rump server configured")
+	}
+	if s.inproc != nil {
+		nc, err := s.inproc.dial(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("connect %v: %w", s, err)
+		}
+		return nc, nil
 	}
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, s.network, s.address)

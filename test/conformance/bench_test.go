@@ -39,10 +39,10 @@ func benchConnGetpid(b *testing.B, srv rumpconn.Server) {
 	}
 }
 
-// benchInProcessGetpid hands one end of a net.Pipe to the embedded server's
-// ServeConn and calls getpid with sysproxy frames on the other, so that no
-// kernel socket is involved. A Conn cannot be used here: rumpconn dials only
-// a Server, a socket address, and takes no ready connection.
+// benchInProcessGetpid calls getpid through a rumpconn Conn whose every
+// connection is one end of a net.Pipe whose other end the embedded server
+// serves: the client and the server of the unix-socket case, with no kernel
+// socket between them.
 func benchInProcessGetpid(b *testing.B) {
 	srv, err := rumpserver.New(rumpserver.Config{
 		Root:    b.TempDir(),
@@ -53,33 +53,12 @@ func benchInProcessGetpid(b *testing.B) {
 		b.Fatalf("embedded server: %v", err)
 	}
 	b.Cleanup(func() { srv.Close() })
-	cl, sv := net.Pipe()
-	go srv.ServeConn(sv)
-	b.Cleanup(func() { cl.Close() })
-
-	hs := sysproxy.GuestHandshake{Reqno: 1, Name: "bench"}
-	if _, err := sysproxy.Handshake(cl, hs); err != nil {
-		b.Fatalf("guest handshake: %v", err)
-	}
-	reqno := uint64(1)
-	for b.Loop() {
-		reqno++
-		req := sysproxy.SyscallRequest{Reqno: reqno, Sysnum: uint32(netbsd.SYS_GETPID)}
-		if err := sysproxy.WriteFrame(cl, req.Frame()); err != nil {
-			b.Fatalf("send getpid: %v", err)
-		}
-		f, err := sysproxy.ReadFrame(cl, sysproxy.DefaultMaxPayload)
-		if err != nil {
-			b.Fatalf("read getpid's response: %v", err)
-		}
-		m, err := sysproxy.DecodeServerMessage(f)
-		if err != nil {
-			b.Fatalf("decode getpid's response: %v", err)
-		}
-		if resp, ok := m.(sysproxy.SyscallResponse); !ok || resp.Reqno != reqno {
-			b.Fatalf("getpid %d answered with %v", reqno, f)
-		}
-	}
+	inproc := rumpconn.InProcessServer("bench", func(context.Context) (net.Conn, error) {
+		cl, sv := net.Pipe()
+		go srv.ServeConn(sv)
+		return cl, nil
+	})
+	benchConnGetpid(b, inproc)
 }
 
 // benchBareRoundtrip echoes 24 bytes, a frame header, between two goroutines

@@ -39,6 +39,9 @@ var handlers = map[int]handler{
 	unix.SYS_RENAMEAT:  renameHandler(0, 2, -1),
 	unix.SYS_RENAMEAT2: renameHandler(0, 2, 4),
 
+	unix.SYS_LINK:   linkHandler(-1, -1, -1),
+	unix.SYS_LINKAT: linkHandler(0, 2, 4),
+
 	unix.SYS_READLINK:   readlinkHandler(-1, 1, 2),
 	unix.SYS_READLINKAT: readlinkHandler(0, 2, 3),
 
@@ -298,6 +301,26 @@ func renameHandler(fromArg, toArg, flagsArg int) handler {
 		}
 		return c.rump(ctx, netbsd.SYS_RENAMEAT, c.dirfdOf(fromArg), from, c.dirfdOf(toArg), to)
 	}
+}
+
+// linkHandler serves link and linkat, whose directories are arguments
+// fromArg and toArg and flags argument flagsArg.
+func linkHandler(fromArg, toArg, flagsArg int) handler {
+	return onPath(func(ctx context.Context, c *Call, s *staged, from uint64) Reply {
+		var flags uint32
+		if flagsArg >= 0 {
+			var err error
+			if flags, err = netbsd.AtFlagsFromLinux(uint32(c.arg(flagsArg))); err != nil {
+				return Reply{Errno: unix.EINVAL}
+			}
+		}
+		to, r, ok := c.path(s, 1)
+		if !ok {
+			return r
+		}
+		return c.rump(ctx, netbsd.SYS_LINKAT, c.dirfdOf(fromArg), from, c.dirfdOf(toArg), to,
+			uint64(flags))
+	})
 }
 
 // readlinkHandler serves readlink and readlinkat: the directory, the buffer

@@ -96,6 +96,8 @@ func pathSteps(t *testing.T, d *daemon, url, base, root string) {
 			"p='" + base + "/e/f'\n" +
 				"open(p,'w').write('one\\n'); open(p,'a').write('two\\n')\n" +
 				"print(open(p).read(), end='')"}, 0, "one\ntwo\n", ""},
+		{"a hard link shares the file", []string{busybox, "sh", "-c",
+			"ln " + base + "/e/f " + base + "/e/g && stat -c %h " + base + "/e/g"}, 0, "2\n", ""},
 		{"rm -r removes the tree", []string{"rm", "-r", base + "/e"}, 0, "", ""},
 		{"rm removes the link", []string{"rm", base + "/l"}, 0, "", ""},
 	}

@@ -44,7 +44,8 @@ type Session struct {
 	shadow  *fdinject.Shadow // the file shadows duplicate; nil without a server
 	owner   *Server          // the Server that opened the session
 
-	done chan struct{} // closed when the receiver has returned
+	done     chan struct{}  // closed when the receiver has returned
+	inflight sync.WaitGroup // rump calls being served
 
 	procs   processes
 	shadows atomic.Int64 // live shadows in all processes of the session
@@ -65,10 +66,11 @@ type Rump interface {
 // Reply is the answer to one notification.
 type Reply = emulate.Reply
 
-// serve is the receiver: it runs on a thread of its own, answers
-// notifications in order until the listener hangs up or is stopped, and then
-// closes the listener. Host decisions are answered inline, which is what keeps
-// a continued call at a few microseconds.
+// serve is the receiver: it runs on a thread of its own, takes notifications
+// in order until the listener hangs up or is stopped, and then closes the
+// listener. Host decisions are answered inline, which is what keeps a
+// continued call at a few microseconds; rump calls are served on goroutines
+// of their own, so that one that blocks holds up no other thread.
 func (s *Session) serve() {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -95,6 +97,9 @@ func (s *Session) serve() {
 			s.log.Error("receive failed", "error", err)
 		}
 	}
+	// Rump calls still in flight end once their rump processes do.
+	s.procs.close()
+	s.inflight.Wait()
 	s.listener.Close()
 }
 
@@ -174,7 +179,14 @@ func (s *Session) handle(n *notify.Notification) {
 	case decision.Refused:
 		s.reply(n, sc.Name, decision.Refused, Reply{Errno: v.Errno}, start)
 	case decision.Rump:
-		s.reply(n, sc.Name, decision.Rump, s.rump.Serve(n, sc, v, proc), start)
+		// A rump call takes a round trip to the rump kernel, or blocks
+		// there; the receiver goes on with the other threads' calls.
+		call := *n
+		s.inflight.Add(1)
+		go func() {
+			defer s.inflight.Done()
+			s.reply(&call, sc.Name, decision.Rump, s.rump.Serve(&call, sc, v, proc), start)
+		}()
 	}
 }
 

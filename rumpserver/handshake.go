@@ -16,9 +16,15 @@ func (c *conn) guest(f sysproxy.Frame) bool {
 		c.log.Warn("rump guest process not created", "error", err)
 		return false
 	}
+	c.log.Debug("rump guest process", "pid", p.pid, "name", p.name)
+	return c.adopt(f, p)
+}
+
+// adopt makes p the connection's process, whose calls it serves from now on,
+// and answers the handshake f.
+func (c *conn) adopt(f sysproxy.Frame, p *process) bool {
 	c.proc = p
 	c.running = true
-	c.log.Debug("rump guest process", "pid", p.pid, "name", p.name)
 	c.send(sysproxy.HandshakeResponse{Reqno: f.Reqno}.Frame())
 	return true
 }
@@ -48,11 +54,8 @@ func (c *conn) forkHandshake(f sysproxy.Frame) bool {
 		p.exit()
 		return false
 	}
-	c.proc = p
-	c.running = true
 	c.log.Debug("rump fork child", "pid", p.pid, "ppid", p.ppid)
-	c.send(sysproxy.HandshakeResponse{Reqno: f.Reqno}.Frame())
-	return true
+	return c.adopt(f, p)
 }
 
 // prefork copies the process for a fork handshake to come and answers with

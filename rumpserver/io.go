@@ -95,19 +95,33 @@ func (cl *call) writeFrom(e *fdEntry, f *file, data []byte, off int64) (int, net
 	case f.sock != nil:
 		return cl.sendData(e, f, data, nil, nil, 0, false, false)
 	}
+	return cl.writeAll(e, f, data, false, false, f.kind != kindVnode,
+		func(rest []byte, done int) (int, error) {
+			if off >= 0 {
+				return unix.Pwrite(f.fd, rest, off+int64(done))
+			}
+			return unix.Write(f.fd, rest)
+		})
+}
+
+// writeAll writes data to f with write, which is given the part not yet
+// written and how much of data went before it. With untilDone a blocking
+// write goes on until all of data is written; otherwise, or when nbio or the
+// file says not to block, the first write that succeeds is the answer. An
+// error after some of data is written reports that much as written, but for
+// EPIPE, which fails the call and raises SIGPIPE unless nosignal or the file
+// says otherwise.
+func (cl *call) writeAll(e *fdEntry, f *file, data []byte, nbio, nosignal, untilDone bool,
+	write func(rest []byte, done int) (int, error)) (int, netbsd.Errno) {
 	total := 0
 	for {
 		var n int
-		errno := cl.retry(e, f, unix.POLLOUT, false, func() (err error) {
-			if off >= 0 {
-				n, err = unix.Pwrite(f.fd, data[total:], off+int64(total))
-			} else {
-				n, err = unix.Write(f.fd, data[total:])
-			}
+		errno := cl.retry(e, f, unix.POLLOUT, nbio, func() (err error) {
+			n, err = write(data[total:], total)
 			return err
 		})
 		errno = f.unconnected(errno)
-		if errno == netbsd.EPIPE && f.sigpipe(false) {
+		if errno == netbsd.EPIPE && f.sigpipe(nosignal) {
 			cl.c.raise(netbsd.SIGPIPE)
 		}
 		if errno != 0 {
@@ -117,7 +131,7 @@ func (cl *call) writeFrom(e *fdEntry, f *file, data []byte, off int64) (int, net
 			return total, errno
 		}
 		total += n
-		if total >= len(data) || f.nbio.Load() || f.kind == kindVnode {
+		if total >= len(data) || nbio || f.nbio.Load() || !untilDone {
 			return total, 0
 		}
 	}

@@ -137,11 +137,11 @@ func (cl *call) rootPath(dirfd int32, path string) (string, netbsd.Errno) {
 	if dir.kind != kindVnode {
 		return "", netbsd.ENOTDIR
 	}
-	var st unix.Stat_t
-	if err := unix.Fstat(dir.fd, &st); err != nil {
-		return "", toErrno(err)
+	typ, e := fileType(dir.fd)
+	if e != 0 {
+		return "", e
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+	if typ != unix.S_IFDIR {
 		return "", netbsd.ENOTDIR
 	}
 	rel, e := cl.k.rootRelative(dir.fd)

@@ -6,18 +6,33 @@ import (
 	"github.com/hijack-project/hijack/netbsd"
 )
 
+// ioArgs looks up the descriptor in slot 0 of a read or write call, plain,
+// vector or positional, and returns the offset in slot 4 of a positional one,
+// which must not be negative, or -1 for a call at the file's offset. The
+// caller releases the file.
+func (cl *call) ioArgs(positional bool) (*fdEntry, *file, int64, netbsd.Errno) {
+	e, f, errno := cl.fileArg(0)
+	if errno != 0 {
+		return nil, nil, 0, errno
+	}
+	if !positional {
+		return e, f, -1, 0
+	}
+	if cl.long(4) < 0 {
+		f.release()
+		return nil, nil, 0, netbsd.EINVAL
+	}
+	return e, f, cl.long(4), 0
+}
+
 // read(fd, buf, nbyte); also pread(fd, buf, nbyte, PAD, offset) with
 // positional.
 func (cl *call) doRead(positional bool) (int64, netbsd.Errno) {
-	e, f, errno := cl.fileArg(0)
+	e, f, off, errno := cl.ioArgs(positional)
 	if errno != 0 {
 		return 0, errno
 	}
 	defer f.release()
-	off, errno := cl.offsetArg(positional, 4)
-	if errno != 0 {
-		return 0, errno
-	}
 	nbyte := cl.args[2]
 	if nbyte > 1<<63-1 {
 		return 0, netbsd.EINVAL
@@ -34,32 +49,16 @@ func (cl *call) doRead(positional bool) (int64, netbsd.Errno) {
 	return int64(n), 0
 }
 
-// offsetArg returns the offset in slot i of a positional call, which must not
-// be negative, or -1 for a call at the file's offset.
-func (cl *call) offsetArg(positional bool, i int) (int64, netbsd.Errno) {
-	if !positional {
-		return -1, 0
-	}
-	if cl.long(i) < 0 {
-		return 0, netbsd.EINVAL
-	}
-	return cl.long(i), 0
-}
-
 func (cl *call) sysRead() (int64, netbsd.Errno)  { return cl.doRead(false) }
 func (cl *call) sysPread() (int64, netbsd.Errno) { return cl.doRead(true) }
 
 // write(fd, buf, nbyte); also pwrite(fd, buf, nbyte, PAD, offset).
 func (cl *call) doWrite(positional bool) (int64, netbsd.Errno) {
-	e, f, errno := cl.fileArg(0)
+	e, f, off, errno := cl.ioArgs(positional)
 	if errno != 0 {
 		return 0, errno
 	}
 	defer f.release()
-	off, errno := cl.offsetArg(positional, 4)
-	if errno != 0 {
-		return 0, errno
-	}
 	nbyte := cl.args[2]
 	if nbyte > 1<<63-1 {
 		return 0, netbsd.EINVAL
@@ -78,15 +77,11 @@ func (cl *call) sysPwrite() (int64, netbsd.Errno) { return cl.doWrite(true) }
 
 // readv(fd, iovp, iovcnt); also preadv(fd, iovp, iovcnt, PAD, offset).
 func (cl *call) doReadv(positional bool) (int64, netbsd.Errno) {
-	e, f, errno := cl.fileArg(0)
+	e, f, off, errno := cl.ioArgs(positional)
 	if errno != 0 {
 		return 0, errno
 	}
 	defer f.release()
-	off, errno := cl.offsetArg(positional, 4)
-	if errno != 0 {
-		return 0, errno
-	}
 	iov, total, errno := cl.iovecs(cl.ptr(1), cl.int(2))
 	if errno != 0 {
 		return 0, errno
@@ -108,15 +103,11 @@ func (cl *call) sysPreadv() (int64, netbsd.Errno) { return cl.doReadv(true) }
 
 // writev(fd, iovp, iovcnt); also pwritev(fd, iovp, iovcnt, PAD, offset).
 func (cl *call) doWritev(positional bool) (int64, netbsd.Errno) {
-	e, f, errno := cl.fileArg(0)
+	e, f, off, errno := cl.ioArgs(positional)
 	if errno != 0 {
 		return 0, errno
 	}
 	defer f.release()
-	off, errno := cl.offsetArg(positional, 4)
-	if errno != 0 {
-		return 0, errno
-	}
 	iov, _, errno := cl.iovecs(cl.ptr(1), cl.int(2))
 	if errno != 0 {
 		return 0, errno

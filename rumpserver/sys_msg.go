@@ -31,29 +31,15 @@ func msgFlags(flags int32) (host int, nbio, waitall, nosignal bool) {
 // the kernel's sosend does; other sockets send one record.
 func (cl *call) sendData(e *fdEntry, f *file, data, oob []byte, to unix.Sockaddr,
 	flags int, nbio, nosignal bool) (int, netbsd.Errno) {
-	total := 0
-	for {
-		var n int
-		errno := cl.retry(e, f, unix.POLLOUT, nbio, func() (err error) {
-			n, err = unix.SendmsgN(f.fd, data[total:], oob, to, flags|unix.MSG_NOSIGNAL)
-			return err
-		})
-		errno = f.unconnected(errno)
-		if errno == netbsd.EPIPE && f.sigpipe(nosignal) {
-			cl.c.raise(netbsd.SIGPIPE)
-		}
-		if errno != 0 {
-			if total > 0 && errno != netbsd.EPIPE {
-				return total, 0
+	stream := f.sock.typ == netbsd.SOCK_STREAM
+	return cl.writeAll(e, f, data, nbio, nosignal, stream,
+		func(rest []byte, _ int) (int, error) {
+			n, err := unix.SendmsgN(f.fd, rest, oob, to, flags|unix.MSG_NOSIGNAL)
+			if err == nil {
+				oob = nil
 			}
-			return total, errno
-		}
-		total += n
-		oob = nil
-		if total >= len(data) || nbio || f.nbio.Load() || f.sock.typ != netbsd.SOCK_STREAM {
-			return total, 0
-		}
-	}
+			return n, err
+		})
 }
 
 // recvData receives into buf from the socket of f. With waitall a stream
@@ -82,6 +68,16 @@ func (cl *call) recvData(e *fdEntry, f *file, buf, oob []byte, flags int, nbio,
 	}
 }
 
+// destArg copies in the NetBSD address of namelen bytes at addr that a send
+// call names and readies it for the host. The caller closes it.
+func (cl *call) destArg(addr uint64, namelen uint32) (peerAddr, netbsd.Errno) {
+	sa, errno := cl.sockaddrArg(addr, namelen)
+	if errno != 0 {
+		return peerAddr{}, errno
+	}
+	return cl.peerArg(sa)
+}
+
 // sendto(s, buf, len, flags, to, tolen).
 func (cl *call) sysSendto() (int64, netbsd.Errno) {
 	e, f, errno := cl.sockArg(0)
@@ -99,11 +95,7 @@ func (cl *call) sysSendto() (int64, netbsd.Errno) {
 	}
 	var to unix.Sockaddr
 	if cl.ptr(4) != 0 {
-		sa, errno := cl.sockaddrArg(cl.ptr(4), cl.uint(5))
-		if errno != 0 {
-			return 0, errno
-		}
-		peer, errno := cl.peerArg(sa)
+		peer, errno := cl.destArg(cl.ptr(4), cl.uint(5))
 		if errno != 0 {
 			return 0, errno
 		}
@@ -189,11 +181,7 @@ func (cl *call) sysSendmsg() (int64, netbsd.Errno) {
 
 	var to unix.Sockaddr
 	if m.Name != 0 && m.Namelen != 0 {
-		sa, errno := cl.sockaddrArg(m.Name, m.Namelen)
-		if errno != 0 {
-			return 0, errno
-		}
-		peer, errno := cl.peerArg(sa)
+		peer, errno := cl.destArg(m.Name, m.Namelen)
 		if errno != 0 {
 			return 0, errno
 		}

@@ -19,16 +19,28 @@ func (cl *call) parentArg(dirfd int32, i int) (parent, netbsd.Errno) {
 	return cl.openParent(dirfd, path)
 }
 
+// nameArg is parentArg for a call that acts on the last component itself,
+// which "." and ".." cannot be: they fail with errno dot. The caller closes
+// the parent.
+func (cl *call) nameArg(dirfd int32, i int, dot netbsd.Errno) (parent, netbsd.Errno) {
+	pa, errno := cl.parentArg(dirfd, i)
+	if errno != 0 {
+		return parent{}, errno
+	}
+	if pa.dot {
+		pa.close()
+		return parent{}, dot
+	}
+	return pa, 0
+}
+
 // mkdir(path, mode) and mkdirat(fd, path, mode). "." and ".." exist.
 func (cl *call) doMkdir(dirfd int32, i int) (int64, netbsd.Errno) {
-	pa, errno := cl.parentArg(dirfd, i)
+	pa, errno := cl.nameArg(dirfd, i, netbsd.EEXIST)
 	if errno != 0 {
 		return 0, errno
 	}
 	defer pa.close()
-	if pa.dot {
-		return 0, netbsd.EEXIST
-	}
 	mode := cl.uint(i+1) & 0o7777 &^ cl.p.getUmask()
 	return 0, toErrno(unix.Mkdirat(pa.fd, pa.name, mode))
 }
@@ -50,14 +62,11 @@ func (cl *call) doMknod(dirfd int32, i int, mode uint32, dev uint64) (int64, net
 	default:
 		return 0, netbsd.EINVAL
 	}
-	pa, errno := cl.parentArg(dirfd, i)
+	pa, errno := cl.nameArg(dirfd, i, netbsd.EEXIST)
 	if errno != 0 {
 		return 0, errno
 	}
 	defer pa.close()
-	if pa.dot {
-		return 0, netbsd.EEXIST
-	}
 	mode = mode&netbsd.S_IFMT | mode&0o7777&^cl.p.getUmask()
 	return 0, toErrno(unix.Mknodat(pa.fd, pa.name, mode, int(dev)))
 }
@@ -82,17 +91,15 @@ func (cl *call) sysMkfifoat() (int64, netbsd.Errno) {
 // unlink a directory with EPERM where Linux says EISDIR, and to remove "."
 // or ".." with EINVAL.
 func (cl *call) doUnlink(dirfd int32, i int, rmdir bool) (int64, netbsd.Errno) {
-	pa, errno := cl.parentArg(dirfd, i)
+	dot := netbsd.EPERM
+	if rmdir {
+		dot = netbsd.EINVAL
+	}
+	pa, errno := cl.nameArg(dirfd, i, dot)
 	if errno != 0 {
 		return 0, errno
 	}
 	defer pa.close()
-	if pa.dot {
-		if rmdir {
-			return 0, netbsd.EINVAL
-		}
-		return 0, netbsd.EPERM
-	}
 	if rmdir {
 		return 0, toErrno(unix.Unlinkat(pa.fd, pa.name, unix.AT_REMOVEDIR))
 	}
@@ -153,14 +160,11 @@ func (cl *call) sysRenameat() (int64, netbsd.Errno) {
 // the /proc link of that file.
 func (cl *call) doLink(fd1 int32, i1 int, fd2 int32, i2 int, follow bool) (int64,
 	netbsd.Errno) {
-	to, errno := cl.parentArg(fd2, i2)
+	to, errno := cl.nameArg(fd2, i2, netbsd.EEXIST)
 	if errno != 0 {
 		return 0, errno
 	}
 	defer to.close()
-	if to.dot {
-		return 0, netbsd.EEXIST
-	}
 
 	if follow {
 		fd, errno := cl.pathArg(fd1, i1, false)
@@ -171,14 +175,11 @@ func (cl *call) doLink(fd1 int32, i1 int, fd2 int32, i2 int, follow bool) (int64
 		err := unix.Linkat(unix.AT_FDCWD, fdPath(fd), to.fd, to.name, unix.AT_SYMLINK_FOLLOW)
 		return 0, toErrno(err)
 	}
-	from, errno := cl.parentArg(fd1, i1)
+	from, errno := cl.nameArg(fd1, i1, netbsd.EPERM)
 	if errno != 0 {
 		return 0, errno
 	}
 	defer from.close()
-	if from.dot {
-		return 0, netbsd.EPERM
-	}
 	return 0, toErrno(unix.Linkat(from.fd, from.name, to.fd, to.name, 0))
 }
 
@@ -202,14 +203,11 @@ func (cl *call) doSymlink(dirfd int32, ti, li int) (int64, netbsd.Errno) {
 	if errno != 0 {
 		return 0, errno
 	}
-	pa, errno := cl.parentArg(dirfd, li)
+	pa, errno := cl.nameArg(dirfd, li, netbsd.EEXIST)
 	if errno != 0 {
 		return 0, errno
 	}
 	defer pa.close()
-	if pa.dot {
-		return 0, netbsd.EEXIST
-	}
 	return 0, toErrno(unix.Symlinkat(target, pa.fd, pa.name))
 }
 

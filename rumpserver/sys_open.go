@@ -180,12 +180,12 @@ func (cl *call) sysFchdir() (int64, netbsd.Errno) {
 	if errno != 0 {
 		return 0, errno
 	}
-	var st unix.Stat_t
-	if err := unix.Fstat(f.fd, &st); err != nil {
+	typ, errno := fileType(f.fd)
+	if errno != 0 {
 		f.release()
-		return 0, toErrno(err)
+		return 0, errno
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+	if typ != unix.S_IFDIR {
 		f.release()
 		return 0, netbsd.ENOTDIR
 	}

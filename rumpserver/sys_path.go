@@ -39,6 +39,15 @@ func (cl *call) stat(fd int, addr uint64) netbsd.Errno {
 	return cl.copyout(addr, nst.Encode())
 }
 
+// fileType returns the file type bits (S_IFMT) of host descriptor fd.
+func fileType(fd int) (uint32, netbsd.Errno) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return 0, toErrno(err)
+	}
+	return st.Mode & unix.S_IFMT, 0
+}
+
 // __stat50(path, ub) and __lstat50(path, ub).
 func (cl *call) doStat(nofollow bool) (int64, netbsd.Errno) {
 	fd, errno := cl.pathArg(netbsd.AT_FDCWD, 0, nofollow)
@@ -104,11 +113,11 @@ func (cl *call) doReadlink(dirfd int32, i int) (int64, netbsd.Errno) {
 		return 0, errno
 	}
 	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return 0, toErrno(err)
+	typ, errno := fileType(fd)
+	if errno != 0 {
+		return 0, errno
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFLNK {
+	if typ != unix.S_IFLNK {
 		return 0, netbsd.EINVAL
 	}
 	size := cl.args[i+2]
@@ -133,11 +142,11 @@ func (cl *call) doChmod(dirfd int32, i int, mode uint32, nf bool) (int64, netbsd
 	}
 	defer unix.Close(fd)
 	if nf {
-		var st unix.Stat_t
-		if err := unix.Fstat(fd, &st); err != nil {
-			return 0, toErrno(err)
+		typ, errno := fileType(fd)
+		if errno != 0 {
+			return 0, errno
 		}
-		if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		if typ == unix.S_IFLNK {
 			return 0, netbsd.EOPNOTSUPP
 		}
 	}
@@ -194,11 +203,11 @@ func (cl *call) sysTruncate() (int64, netbsd.Errno) {
 		return 0, errno
 	}
 	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return 0, toErrno(err)
+	typ, errno := fileType(fd)
+	if errno != 0 {
+		return 0, errno
 	}
-	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+	if typ == unix.S_IFDIR {
 		return 0, netbsd.EISDIR
 	}
 	return 0, toErrno(unix.Truncate(fdPath(fd), cl.long(2)))

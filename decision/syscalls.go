@@ -17,6 +17,9 @@ const (
 	// ClassCwd is getcwd, which reports whichever working directory the
 	// process is in.
 	ClassCwd
+	// ClassFork calls create processes, whose rump processes must inherit
+	// their parent's; they always run in the host.
+	ClassFork
 )
 
 // NoDirfd marks a path argument that has no directory descriptor beside it:
@@ -182,6 +185,13 @@ var Syscalls = []Syscall{
 	fd(unix.SYS_TEE, "tee", 0, 1),
 	fd(unix.SYS_VMSPLICE, "vmsplice"),
 	fd(unix.SYS_COPY_FILE_RANGE, "copy_file_range", 0, 2),
+
+	{Nr: unix.SYS_FORK, Name: "fork", Class: ClassFork},
+	{Nr: unix.SYS_VFORK, Name: "vfork", Class: ClassFork},
+	// clone is trapped only without CLONE_THREAD (see the filter); clone3
+	// keeps its flags in memory, so every clone3 is trapped.
+	{Nr: unix.SYS_CLONE, Name: "clone", Class: ClassFork},
+	{Nr: unix.SYS_CLONE3, Name: "clone3", Class: ClassFork},
 
 	{Nr: unix.SYS_SOCKET, Name: "socket", Class: ClassSocket},
 	{Nr: unix.SYS_SOCKETPAIR, Name: "socketpair", Class: ClassSocket},

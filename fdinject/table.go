@@ -80,6 +80,19 @@ func (t *Table) Invalidate() {
 	}
 }
 
+// Clone returns a table holding the same shadows, for a fork child, whose
+// shadows are copies of its parent's at the fork.
+func (t *Table) Clone() *Table {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c := NewTable(t.count)
+	for fd, r := range t.shadow {
+		c.shadow[fd] = r
+	}
+	t.count.Add(int64(len(c.shadow)))
+	return c
+}
+
 // Numbers returns the shadow numbers, for a caller that removes them all.
 func (t *Table) Numbers() map[int]bool {
 	t.mu.Lock()

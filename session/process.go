@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +25,47 @@ type process struct {
 	conn    *rumpconn.Conn    // its rump process, once it has one; guarded by mu
 	staging *rumpconn.Staging // guarded by mu
 	exited  bool              // guarded by mu
+	// forked is the rump process its parent's Prefork made for it, not
+	// yet claimed; guarded by mu.
+	forked *rumpconn.Cookie
+	// forks are the preforks of forks this process made whose children
+	// have not been seen yet, oldest first; guarded by mu.
+	forks []fork
+}
+
+// maxForks bounds the forks a process keeps for children not seen yet: a
+// child that exits before its first trapped call never claims its fork.
+const maxForks = 64
+
+// pushFork records fork f for a child to come, dropping the oldest beyond
+// maxForks with discard.
+func (p *process) pushFork(f fork, discard func(fork)) {
+	p.mu.Lock()
+	p.forks = append(p.forks, f)
+	var old []fork
+	if len(p.forks) > maxForks {
+		old = slices.Clone(p.forks[:len(p.forks)-maxForks])
+		p.forks = slices.Delete(p.forks, 0, len(p.forks)-maxForks)
+	}
+	p.mu.Unlock()
+	for _, f := range old {
+		discard(f)
+	}
+}
+
+// fork is what a fork child inherits: the rump process Prefork made and the
+// shadows as they were at the fork.
+type fork struct {
+	cookie  rumpconn.Cookie
+	shadows *fdinject.Table
+}
+
+// hasRumpState reports whether the process has anything a fork child would
+// inherit: a rump process, or one waiting for it to claim.
+func (p *process) hasRumpState() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.conn != nil || p.forked != nil
 }
 
 // IsRumpFD reports whether fd is a shadow of the process.
@@ -42,6 +84,9 @@ type processes struct {
 	shadows *atomic.Int64  // the session's count of shadows
 	onAdd   func(*process) // called for each new process
 	onExit  func(*process) // called for each process that exited
+	// release frees the rump process of a fork whose child will never
+	// claim it.
+	release func(rumpconn.Cookie)
 
 	mu      sync.Mutex
 	byTID   map[int]*process // guarded by mu
@@ -61,17 +106,72 @@ func (ps *processes) lookup(tid int) (*process, error) {
 	}
 	ps.mu.Unlock()
 
-	pid, err := threadGroup(tid)
+	pid, ppid, err := threadGroup(tid)
 	if err != nil {
 		return nil, err
 	}
-	return ps.add(tid, pid, nil, nil)
+	return ps.addChild(tid, pid, ppid)
+}
+
+// addChild records thread tid of process pid, whose parent is ppid. A new
+// process whose parent forked it under hijackd inherits what the parent's
+// newest unclaimed fork holds. Newest first, because the older ones are
+// mostly of children that exited, or exec'd into programs, before making a
+// trapped call and will never claim theirs; a parent that forks twice and
+// whose first child is seen first gives each the other's copy, which
+// differs only by what the parent did between the forks.
+func (ps *processes) addChild(tid, pid, ppid int) (*process, error) {
+	ps.mu.Lock()
+	p, known := ps.byPID[pid]
+	parent := ps.byPID[ppid]
+	ps.mu.Unlock()
+	if known || parent == nil || ppid <= 0 {
+		return ps.add(tid, pid, nil, nil)
+	}
+	parent.mu.Lock()
+	var f *fork
+	if n := len(parent.forks); n > 0 {
+		last := parent.forks[n-1]
+		f = &last
+		parent.forks = parent.forks[:n-1]
+	}
+	parent.mu.Unlock()
+	if f == nil {
+		return ps.add(tid, pid, nil, nil)
+	}
+	p, err := ps.addProcess(tid, pid, &process{pid: pid, shadow: f.shadows,
+		forked: &f.cookie})
+	if err != nil || p.shadow != f.shadows {
+		// Another thread of the child was first after all, or the
+		// session is closing: the fork's copy is nobody's.
+		ps.discard(*f)
+	}
+	return p, err
+}
+
+// discard frees what an unclaimed fork holds.
+func (ps *processes) discard(f fork) {
+	if ps.release != nil {
+		ps.release(f.cookie)
+	}
+	if f.shadows != nil {
+		for fd := range f.shadows.Numbers() {
+			f.shadows.Remove(fd)
+		}
+	}
 }
 
 // add records thread tid of process pid, creating the process, with conn as
 // its rump process if given, when it is new.
 func (ps *processes) add(tid, pid int, conn *rumpconn.Conn,
 	staging *rumpconn.Staging) (*process, error) {
+	return ps.addProcess(tid, pid, &process{pid: pid, shadow: fdinject.NewTable(ps.shadows),
+		conn: conn, staging: staging})
+}
+
+// addProcess records thread tid of process pid, with fresh as the process
+// when pid is new; it returns the process pid is.
+func (ps *processes) addProcess(tid, pid int, fresh *process) (*process, error) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	if ps.closed {
@@ -83,8 +183,7 @@ func (ps *processes) add(tid, pid int, conn *rumpconn.Conn,
 	}
 	p, ok := ps.byPID[pid]
 	if !ok {
-		p = &process{pid: pid, shadow: fdinject.NewTable(ps.shadows), conn: conn,
-			staging: staging}
+		p = fresh
 		if err := ps.watchLocked(p); err != nil {
 			return nil, err
 		}
@@ -146,9 +245,18 @@ func (ps *processes) exit(p *process, watch *os.File) {
 	p.exited = true
 	conn := p.conn
 	p.conn = nil
+	unclaimed := p.forks
+	p.forks = nil
+	if p.forked != nil {
+		unclaimed = append(unclaimed, fork{cookie: *p.forked})
+		p.forked = nil
+	}
 	p.mu.Unlock()
 	if conn != nil {
 		conn.Close() // the rump process ends with the host process
+	}
+	for _, f := range unclaimed {
+		ps.discard(f)
 	}
 	for fd := range p.shadow.Numbers() {
 		p.shadow.Remove(fd)
@@ -188,18 +296,28 @@ func (ps *processes) count() int {
 	return len(ps.byPID)
 }
 
-// threadGroup returns the process id of thread tid.
-func threadGroup(tid int) (int, error) {
+// threadGroup returns the process id of thread tid and of its parent.
+func threadGroup(tid int) (pid, ppid int, err error) {
 	f, err := os.Open("/proc/" + strconv.Itoa(tid) + "/status")
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "Tgid:"); ok {
-			return strconv.Atoi(strings.TrimSpace(v))
+	pid, ppid = -1, -1
+	for sc.Scan() && (pid < 0 || ppid < 0) {
+		line := sc.Text()
+		if v, ok := strings.CutPrefix(line, "Tgid:"); ok {
+			pid, err = strconv.Atoi(strings.TrimSpace(v))
+		} else if v, ok := strings.CutPrefix(line, "PPid:"); ok {
+			ppid, err = strconv.Atoi(strings.TrimSpace(v))
+		}
+		if err != nil {
+			return 0, 0, err
 		}
 	}
-	return 0, fmt.Errorf("no Tgid in /proc/%d/status", tid)
+	if pid < 0 {
+		return 0, 0, fmt.Errorf("no Tgid in /proc/%d/status", tid)
+	}
+	return pid, ppid, nil
 }

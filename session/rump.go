@@ -57,14 +57,7 @@ func (s *Server) pool(srv rumpconn.Server) *rumpconn.Pool {
 func (s *Server) connect(ctx context.Context, srv rumpconn.Server, program string,
 	staging *rumpconn.Staging, retry decision.Retry, onDie func(),
 	onReconnect func()) (*rumpconn.Conn, error) {
-	opts := rumpconn.Options{
-		Memory:      staging,
-		Retry:       retry,
-		OnDie:       onDie,
-		OnReconnect: func(uint64) { onReconnect() },
-		Metrics:     s.rumpMetrics,
-		Logger:      s.log,
-	}
+	opts := s.connOptions(staging, retry, onDie, onReconnect)
 	if retry > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(retry)*time.Second)
@@ -87,6 +80,19 @@ func (s *Server) connect(ctx context.Context, srv rumpconn.Server, program strin
 		case <-ctx.Done():
 			return nil, fmt.Errorf("rump server %s: %w", srv, err)
 		}
+	}
+}
+
+// connOptions are the options of a target process's rump connection.
+func (s *Server) connOptions(staging *rumpconn.Staging, retry decision.Retry, onDie func(),
+	onReconnect func()) rumpconn.Options {
+	return rumpconn.Options{
+		Memory:      staging,
+		Retry:       retry,
+		OnDie:       onDie,
+		OnReconnect: func(uint64) { onReconnect() },
+		Metrics:     s.rumpMetrics,
+		Logger:      s.log,
 	}
 }
 

@@ -79,12 +79,44 @@ func (s *served) connFor(p *process) (*rumpconn.Conn, *rumpconn.Staging, error) 
 	}
 	staging := rumpconn.NewStaging(targetMemory{pid: p.pid})
 	pid := p.pid
-	conn, err := s.sess.owner.connect(context.Background(), s.srv,
-		strings.TrimSpace(string(name)), staging, s.sess.retry,
-		func() { killTree(pid) }, p.shadow.Invalidate)
+	opts := s.sess.owner.connOptions(staging, s.sess.retry, func() { killTree(pid) },
+		p.shadow.Invalidate)
+	var conn *rumpconn.Conn
+	if p.forked != nil {
+		// The rump process its parent's prefork made, descriptors and
+		// all, as rumpclient_fork_init claims it.
+		conn, err = s.sess.owner.pool(s.srv).DialFork(context.Background(), *p.forked,
+			strings.TrimSpace(string(name)), opts)
+		p.forked = nil
+	} else {
+		conn, err = s.sess.owner.connect(context.Background(), s.srv,
+			strings.TrimSpace(string(name)), staging, s.sess.retry,
+			func() { killTree(pid) }, p.shadow.Invalidate)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
 	p.conn, p.staging = conn, staging
 	return conn, staging, nil
+}
+
+// Prefork forks p's rump process ahead of a host fork.
+func (s *served) Prefork(p *process) (rumpconn.Cookie, error) {
+	conn, _, err := s.connFor(p)
+	if err != nil {
+		return rumpconn.Cookie{}, err
+	}
+	return conn.Prefork(context.Background())
+}
+
+// release claims and closes the rump process of a fork that no child will
+// claim, which would otherwise live as long as the server.
+func (s *served) release(cookie rumpconn.Cookie) {
+	go func() {
+		conn, err := s.sess.owner.pool(s.srv).DialFork(context.Background(), cookie,
+			"unclaimed", rumpconn.Options{Metrics: s.sess.owner.rumpMetrics})
+		if err == nil {
+			conn.Close()
+		}
+	}()
 }

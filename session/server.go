@@ -363,7 +363,9 @@ func (s *Server) open(l *notify.Listener, policy *decision.Policy, retry decisio
 			return nil, err
 		}
 		sess.shadow = shadow
-		sess.rump = &served{sess: sess, srv: srv, shadow: shadow}
+		backend := &served{sess: sess, srv: srv, shadow: shadow}
+		sess.procs.release = backend.release
+		sess.rump = backend
 	} else {
 		reason := "no server"
 		if noServer != nil {

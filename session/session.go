@@ -9,6 +9,7 @@ package session
 
 import (
 	"context"
+	"encoding/binary"
 	"log/slog"
 	"runtime"
 	"sync"
@@ -23,6 +24,7 @@ import (
 	"github.com/hijack-project/hijack/fdinject"
 	"github.com/hijack-project/hijack/metrics"
 	"github.com/hijack-project/hijack/notify"
+	"github.com/hijack-project/hijack/rumpconn"
 )
 
 // Session is one registered listener and what is known of its targets.
@@ -61,6 +63,9 @@ type Rump interface {
 	// to the rump kernel with verdict v, and returns the reply to send.
 	// p is the calling process.
 	Serve(n *notify.Notification, sc *decision.Syscall, v decision.Verdict, p *process) Reply
+	// Prefork forks the rump process of p ahead of a host fork and returns
+	// the cookie with which the child claims the copy.
+	Prefork(p *process) (rumpconn.Cookie, error)
 }
 
 // Reply is the answer to one notification.
@@ -111,6 +116,11 @@ func (s *Session) handle(n *notify.Notification) {
 		// The filter traps nothing else; a kernel or filter that does
 		// is answered as if it had not trapped the call.
 		s.reply(n, "unknown", decision.Host, Reply{}, start)
+		return
+	}
+
+	if sc.Class == decision.ClassFork {
+		s.fork(n, sc, start)
 		return
 	}
 
@@ -229,6 +239,56 @@ func (s *Session) reconnected(pid int) {
 	s.procs.invalidate(pid)
 	s.log.Warn("rump server reconnected; the old rump process's descriptors are gone",
 		"pid", pid)
+}
+
+// fork prepares the rump side of a fork that n is about to make: the calling
+// process's rump process is forked with PREFORK and its shadows copied, for
+// the child to claim when it is first seen; then the host forks. A process
+// with no rump state has nothing for a child to inherit.
+func (s *Session) fork(n *notify.Notification, sc *decision.Syscall, start time.Time) {
+	flags := n.Args[0]
+	if sc.Nr == unix.SYS_CLONE3 {
+		var raw [8]byte // struct clone_args starts with the flags
+		if notify.ReadMemory(n.PID, n.Args[0], raw[:]) != nil {
+			s.reply(n, sc.Name, decision.Host, Reply{}, start) // the host reports it
+			return
+		}
+		flags = binary.LittleEndian.Uint64(raw[:])
+	}
+	if sc.Nr == unix.SYS_CLONE3 || sc.Nr == unix.SYS_CLONE {
+		if flags&unix.CLONE_THREAD != 0 {
+			s.reply(n, sc.Name, decision.Host, Reply{}, start)
+			return
+		}
+	}
+	proc, err := s.procs.lookup(n.PID)
+	if err != nil {
+		s.withdraw(sc.Name)
+		return
+	}
+	if !proc.hasRumpState() {
+		s.reply(n, sc.Name, decision.Host, Reply{}, start)
+		return
+	}
+	call := *n
+	s.inflight.Add(1)
+	go func() {
+		defer s.inflight.Done()
+		shadows := proc.shadow.Clone()
+		cookie, err := s.rump.Prefork(proc)
+		if err != nil {
+			// The child starts with a rump process of its own, as it
+			// would after a failed rumpclient prefork.
+			s.log.Warn("prefork failed; the child's rump process starts empty",
+				"pid", proc.pid, "error", err)
+			for fd := range shadows.Numbers() {
+				shadows.Remove(fd)
+			}
+		} else {
+			proc.pushFork(fork{cookie: cookie, shadows: shadows}, s.procs.discard)
+		}
+		s.reply(&call, sc.Name, decision.Host, Reply{}, start)
+	}()
 }
 
 // foreignShadow reports whether a descriptor argument of n at or above fdoff

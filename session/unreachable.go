@@ -8,6 +8,7 @@ import (
 
 	"github.com/hijack-project/hijack/decision"
 	"github.com/hijack-project/hijack/notify"
+	"github.com/hijack-project/hijack/rumpconn"
 )
 
 // unreachable answers rump decisions the way rumpclient answers when its
@@ -18,6 +19,11 @@ type unreachable struct {
 	server string
 	reason string
 	once   sync.Once
+}
+
+// Prefork fails: without a server there is no rump process to fork.
+func (u *unreachable) Prefork(*process) (rumpconn.Cookie, error) {
+	return rumpconn.Cookie{}, rumpconn.ErrNotConnected
 }
 
 func (u *unreachable) Serve(n *notify.Notification, sc *decision.Syscall,

@@ -183,29 +183,33 @@ print(sorted(os.listdir("/rump")))
 	}
 }
 
-func TestInheritedShadowsFailLoudly(t *testing.T) {
+func TestForkChildrenInheritRumpDescriptors(t *testing.T) {
 	d := startDaemon(t)
 	python := requireProgram(t, "python3", "python3")
-	// A fork child does not have its own rump process yet: a rump
-	// descriptor it inherits must fail, not read the empty shadow.
+	// The child's rump process is a copy of its parent's made at the fork:
+	// the descriptor is the same open file, offset included, and what
+	// either side opens afterwards is its own.
 	got := run(t, d, nil, python, "-c", `
 import os
 open("/rump/inherited", "w").write("data")
 fd = os.open("/rump/inherited", os.O_RDONLY)
 pid = os.fork()
 if pid == 0:
-    try:
-        os.read(fd, 10)
-        os._exit(1)
-    except OSError as e:
-        print("child:", e.strerror, flush=True)
-        os._exit(0)
+    print("child:", os.read(fd, 2), flush=True)
+    other = os.open("/rump/inherited", os.O_RDONLY)
+    print("child's own:", os.read(other, 4), flush=True)
+    os._exit(0)
 os.waitpid(pid, 0)
 print("parent:", os.read(fd, 10))
 `)
-	want := "child: Bad file descriptor\nparent: b'data'\n"
+	want := "child: b'da'\nchild's own: b'data'\nparent: b'ta'\n"
 	if got.code != 0 || got.stdout != want {
 		t.Errorf("fork with a rump descriptor: %+v, want stdout %q", got, want)
+	}
+	// A pipeline's children each get a rump process of their own.
+	got = run(t, d, nil, "sh", "-c", "cat /rump/inherited | tr a-z A-Z")
+	if got.stdout != "DATA" {
+		t.Errorf("a pipeline reading a rump file: %+v", got)
 	}
 }
 

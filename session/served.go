@@ -50,7 +50,7 @@ func (s *served) Serve(n *notify.Notification, sc *decision.Syscall, v decision.
 			"pid", p.pid, "syscall", sc.Name, "error", err)
 		return Reply{Errno: unix.ENOTCONN}
 	}
-	return emulate.Serve(context.Background(), &emulate.Call{
+	return emulate.Serve(s.sess.ctx, &emulate.Call{
 		N: n, Syscall: sc, Verdict: v, Conn: conn, Staging: staging,
 		Valid: func() error { return s.sess.listener.Valid(n.ID) },
 		PID:   p.pid, Shadows: p.shadow, FDOff: s.sess.policy.FDOff,
@@ -85,11 +85,11 @@ func (s *served) connFor(p *process) (*rumpconn.Conn, *rumpconn.Staging, error) 
 	if p.forked != nil {
 		// The rump process its parent's prefork made, descriptors and
 		// all, as rumpclient_fork_init claims it.
-		conn, err = s.sess.owner.pool(s.srv).DialFork(context.Background(), *p.forked,
+		conn, err = s.sess.owner.pool(s.srv).DialFork(s.sess.ctx, *p.forked,
 			strings.TrimSpace(string(name)), opts)
 		p.forked = nil
 	} else {
-		conn, err = s.sess.owner.connect(context.Background(), s.srv,
+		conn, err = s.sess.owner.connect(s.sess.ctx, s.srv,
 			strings.TrimSpace(string(name)), staging, s.sess.retry,
 			func() { killTree(pid) }, p.shadow.Invalidate)
 	}
@@ -106,7 +106,7 @@ func (s *served) Prefork(p *process) (rumpconn.Cookie, error) {
 	if err != nil {
 		return rumpconn.Cookie{}, err
 	}
-	return conn.Prefork(context.Background())
+	return conn.Prefork(s.sess.ctx)
 }
 
 // release claims and closes the rump process of a fork that no child will

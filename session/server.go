@@ -346,6 +346,7 @@ func (s *Server) open(l *notify.Listener, policy *decision.Policy, retry decisio
 		program: program, argv: reg.Argv, pid: int(cred.Pid), uid: cred.Uid, started: time.Now(),
 		metrics: s.metrics, done: make(chan struct{}),
 	}
+	sess.ctx, sess.cancel = context.WithCancel(context.Background())
 	sess.procs.shadows = &sess.shadows
 	sess.owner = s
 	sess.procs.onExit = func(*process) { s.metrics.Processes.Dec() }

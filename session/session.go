@@ -46,6 +46,10 @@ type Session struct {
 	shadow  *fdinject.Shadow // the file shadows duplicate; nil without a server
 	owner   *Server          // the Server that opened the session
 
+	// ctx ends when the session does, which ends every rump call and dial
+	// still in flight on its behalf.
+	ctx      context.Context
+	cancel   context.CancelFunc
 	done     chan struct{}  // closed when the receiver has returned
 	inflight sync.WaitGroup // rump calls being served
 
@@ -103,6 +107,7 @@ func (s *Session) serve() {
 		}
 	}
 	// Rump calls still in flight end once their rump processes do.
+	s.cancel()
 	s.procs.close()
 	s.inflight.Wait()
 	s.listener.Close()

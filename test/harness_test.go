@@ -114,6 +114,8 @@ func startDaemon(t testing.TB, args ...string) *daemon {
 		"--state-dir", stateDir(t)}, args...)
 	d.cmd = exec.Command(filepath.Join(bin, "hijackd"), args...)
 	d.cmd.Stderr = d.log
+	// A child that keeps hijackd's stderr open must not keep Wait waiting.
+	d.cmd.WaitDelay = 5 * time.Second
 	if err := d.cmd.Start(); err != nil {
 		t.Fatalf("start hijackd: %v", err)
 	}

@@ -117,6 +117,9 @@ func setup(opts options) error {
 	if opts.userns {
 		args = append(args, "--"+rumpserver.UsernsFlag)
 	}
+	if opts.dieWithParent {
+		args = append(args, "--die-with-parent")
+	}
 	err = syscall.Exec("/proc/self/fd/"+strconv.Itoa(exeFd), args, os.Environ())
 	return fmt.Errorf("execute serve stage: %w", err)
 }

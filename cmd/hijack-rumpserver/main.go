@@ -38,11 +38,12 @@ const (
 
 // options are the parsed flags.
 type options struct {
-	root      string
-	listen    string
-	user      string
-	noConfine bool
-	logLevel  slog.Level
+	root          string
+	listen        string
+	user          string
+	noConfine     bool
+	dieWithParent bool
+	logLevel      slog.Level
 
 	stage  string // internal: "", setup or serve
 	userns bool   // internal: the setup stage runs in a user namespace
@@ -91,6 +92,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&opts.user, "user", "",
 		"when started as root, serve as this `user` (name or UID[:GID]); default "+
 			rumpserver.DefaultUser)
+	fs.BoolVar(&opts.dieWithParent, "die-with-parent", false,
+		"end when the process that started the server ends (how hijackd starts it)")
 	fs.BoolVar(&opts.noConfine, "no-confine", false,
 		"serve in the caller's network namespace with its privileges (tests only)")
 	fs.StringVar(&opts.stage, rumpserver.StageFlag, "", "internal: the stage to run")

@@ -21,6 +21,19 @@ func serveStage(opts options, log *slog.Logger) error {
 	if err := checkUnprivileged(opts.userns); err != nil {
 		return err
 	}
+	// Dropping privileges cleared any parent-death signal: ask for it
+	// here, so that a server hijackd started ends with hijackd even when
+	// hijackd is killed.
+	if opts.dieWithParent {
+		parent := unix.Getppid()
+		err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
+		if err != nil {
+			return fmt.Errorf("set parent-death signal: %w", err)
+		}
+		if unix.Getppid() != parent || parent == 1 {
+			return errors.New("the process that started the server is gone")
+		}
+	}
 	if opts.rootFd < 0 {
 		return errors.New("serve stage without --internal-root-fd")
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/hijack-project/hijack/rumpconn"
@@ -61,11 +62,18 @@ func startEmbedded(bin, stateDir, user string, log *slog.Logger) (*embedded,
 
 	cmd, err := rumpserver.ConfinedCommand(rumpserver.SpawnConfig{
 		Path: bin, Root: root, User: user, Stderr: os.Stderr,
+		Args: []string{"--die-with-parent"},
 	}, f)
 	if err != nil {
 		ln.Close()
 		return nil, nil, err
 	}
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	// The embedded kernel is hijackd's: it must not outlive it, even when
+	// hijackd is killed.
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	if err := cmd.Start(); err != nil {
 		ln.Close()
 		return nil, nil, fmt.Errorf("start embedded kernel %s: %w "+

@@ -111,20 +111,32 @@ func (c *Call) shadowFor(ctx context.Context, fd int32, cloexec bool) Reply {
 // shadowAt is shadowFor with the shadow numbered at least min.
 func (c *Call) shadowAt(ctx context.Context, fd int32, cloexec bool, min int) Reply {
 	num, err := c.Shadows.Reserve(c.PID, max(c.FDOff, min), fd)
-	if err == nil {
-		if err = c.Inject(num, cloexec); err == nil {
-			return Reply{Sent: true}
+	if err != nil {
+		c.rump(ctx, netbsd.SYS_CLOSE, sint(fd))
+		if errno, ok := err.(unix.Errno); ok {
+			return Reply{Errno: errno}
 		}
-		c.Shadows.Remove(num)
+		return Reply{Errno: unix.EMFILE}
 	}
+	return c.install(ctx, num, fd, cloexec, unix.EMFILE)
+}
+
+// install injects the shadow of rump descriptor fd at number num, already
+// recorded in the table, and answers the call with it. When the target
+// cannot take it, the record is dropped, the rump descriptor closed, and the
+// call fails with fallback.
+func (c *Call) install(ctx context.Context, num int, fd int32, cloexec bool,
+	fallback unix.Errno) Reply {
+	err := c.Inject(num, cloexec)
+	if err == nil {
+		return Reply{Sent: true}
+	}
+	c.Shadows.Remove(num)
 	c.rump(ctx, netbsd.SYS_CLOSE, sint(fd))
 	if err == notify.ErrGone {
 		return Reply{Sent: true} // nobody is waiting for the answer
 	}
-	if errno, ok := err.(unix.Errno); ok {
-		return Reply{Errno: errno}
-	}
-	return Reply{Errno: unix.EMFILE}
+	return Reply{Errno: fallback}
 }
 
 func closeHandler(ctx context.Context, c *Call) Reply {

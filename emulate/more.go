@@ -243,13 +243,5 @@ func dup2Handler(ctx context.Context, c *Call) Reply {
 		c.rump(ctx, netbsd.SYS_CLOSE, sint(prev))
 	}
 	c.Shadows.Add(newfd, int32(r.Value))
-	if err := c.Inject(newfd, cloexec); err != nil {
-		c.Shadows.Remove(newfd)
-		c.rump(ctx, netbsd.SYS_CLOSE, sint(int32(r.Value)))
-		if err == notify.ErrGone {
-			return Reply{Sent: true}
-		}
-		return Reply{Errno: unix.EBADF}
-	}
-	return Reply{Sent: true}
+	return c.install(ctx, newfd, int32(r.Value), cloexec, unix.EBADF)
 }

@@ -88,7 +88,12 @@ func (p *Policy) Classify(sc *Syscall, args [6]uint64, paths []Path, t Target) V
 			}
 		}
 	case ClassCwd:
-		if t.CwdInRump() {
+		if len(sc.FDs) > 0 {
+			// fchdir follows its descriptor.
+			if t.IsRumpFD(int(int32(args[sc.FDs[0]]))) {
+				return Verdict{Decision: Rump}
+			}
+		} else if t.CwdInRump() {
 			return Verdict{Decision: Rump}
 		}
 	}

@@ -95,6 +95,14 @@ func TestClassify(t *testing.T) {
 			unix.SYS_GETCWD, [6]uint64{}, nil, inRump, rump()},
 		{"getcwd in a host cwd is host", DefaultPolicy,
 			unix.SYS_GETCWD, [6]uint64{}, nil, fakeTarget{}, host},
+		{"fchdir of a rump descriptor is rump", DefaultPolicy,
+			unix.SYS_FCHDIR, [6]uint64{130}, nil, withRumpFD, rump()},
+		{"fchdir of a host descriptor is host, even from a rump cwd", DefaultPolicy,
+			unix.SYS_FCHDIR, [6]uint64{3}, nil, inRump, host},
+		{"chdir to a relative path from a rump cwd stays in rump", DefaultPolicy,
+			unix.SYS_CHDIR, [6]uint64{}, []Path{ok("..")}, inRump, rump("..")},
+		{"chdir to an absolute host path from a rump cwd is host", DefaultPolicy,
+			unix.SYS_CHDIR, [6]uint64{}, []Path{ok("/tmp")}, inRump, host},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,7 +140,7 @@ func TestTrapTableIsConsistent(t *testing.T) {
 			}
 		}
 		if (sc.Class == ClassPath) != (len(sc.Paths) > 0) ||
-			(sc.Class == ClassFD) != (len(sc.FDs) > 0) {
+			(sc.Class == ClassFD) != (len(sc.FDs) > 0) && sc.Class != ClassCwd {
 			t.Errorf("%s: arguments do not fit its class", sc.Name)
 		}
 	}

@@ -14,8 +14,9 @@ const (
 	// ClassSocket calls create sockets of the family in their first
 	// argument.
 	ClassSocket
-	// ClassCwd is getcwd, which reports whichever working directory the
-	// process is in.
+	// ClassCwd calls read or set the working directory: getcwd reports
+	// whichever one the process is in, and fchdir, trapped whatever its
+	// descriptor, may move it from the rump kernel back to the host.
 	ClassCwd
 	// ClassFork calls create processes, whose rump processes must inherit
 	// their parent's; they always run in the host.
@@ -119,6 +120,7 @@ var Syscalls = []Syscall{
 	path(unix.SYS_INOTIFY_ADD_WATCH, "inotify_add_watch", at(NoDirfd, 1)),
 	path(unix.SYS_NAME_TO_HANDLE_AT, "name_to_handle_at", at(0, 1)),
 	{Nr: unix.SYS_GETCWD, Name: "getcwd", Class: ClassCwd},
+	{Nr: unix.SYS_FCHDIR, Name: "fchdir", Class: ClassCwd, FDs: []int{0}},
 
 	fd(unix.SYS_READ, "read"),
 	fd(unix.SYS_WRITE, "write"),
@@ -146,7 +148,6 @@ var Syscalls = []Syscall{
 	fd(unix.SYS_FTRUNCATE, "ftruncate"),
 	fd(unix.SYS_GETDENTS, "getdents"),
 	fd(unix.SYS_GETDENTS64, "getdents64"),
-	fd(unix.SYS_FCHDIR, "fchdir"),
 	fd(unix.SYS_FCHMOD, "fchmod"),
 	fd(unix.SYS_FCHOWN, "fchown"),
 	fd(unix.SYS_FSTATFS, "fstatfs"),

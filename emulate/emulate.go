@@ -56,6 +56,12 @@ type Call struct {
 	// Inject installs a shadow at number fd in the target and answers the
 	// notification with fd, in one step.
 	Inject func(fd int, cloexec bool) error
+
+	// Prefix is the policy's path prefix, "" when it has only blankets.
+	Prefix string
+	// SetCwd records that the working directory of the process is now in
+	// the rump kernel.
+	SetCwd func()
 }
 
 type handler func(ctx context.Context, c *Call) Reply

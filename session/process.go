@@ -20,6 +20,10 @@ import (
 type process struct {
 	pid    int
 	shadow *fdinject.Table
+	// cwd is set while the working directory is in the rump kernel; cwds
+	// is the session's count of such processes.
+	cwd  atomic.Bool
+	cwds *atomic.Int64
 
 	mu      sync.Mutex
 	conn    *rumpconn.Conn    // its rump process, once it has one; guarded by mu
@@ -53,11 +57,12 @@ func (p *process) pushFork(f fork, discard func(fork)) {
 	}
 }
 
-// fork is what a fork child inherits: the rump process Prefork made and the
-// shadows as they were at the fork.
+// fork is what a fork child inherits: the rump process Prefork made, the
+// shadows as they were at the fork, and where the working directory was.
 type fork struct {
 	cookie  rumpconn.Cookie
 	shadows *fdinject.Table
+	cwd     bool
 }
 
 // hasRumpState reports whether the process has anything a fork child would
@@ -75,13 +80,24 @@ func (p *process) IsRumpFD(fd int) bool {
 }
 
 // CwdInRump reports whether the working directory is in the rump kernel.
-// chdir is not served in the rump kernel yet, so it never is.
-func (p *process) CwdInRump() bool { return false }
+func (p *process) CwdInRump() bool { return p.cwd.Load() }
+
+// setCwd records whether the working directory is in the rump kernel.
+func (p *process) setCwd(inRump bool) {
+	if p.cwd.Swap(inRump) != inRump {
+		if inRump {
+			p.cwds.Add(1)
+		} else {
+			p.cwds.Add(-1)
+		}
+	}
+}
 
 // processes maps the thread ids of notifications to target processes and
 // forgets each process when it exits.
 type processes struct {
 	shadows *atomic.Int64  // the session's count of shadows
+	cwds    *atomic.Int64  // the session's count of working directories in rump
 	onAdd   func(*process) // called for each new process
 	onExit  func(*process) // called for each process that exited
 	// release frees the rump process of a fork whose child will never
@@ -139,8 +155,11 @@ func (ps *processes) addChild(tid, pid, ppid int) (*process, error) {
 	if f == nil {
 		return ps.add(tid, pid, nil, nil)
 	}
-	p, err := ps.addProcess(tid, pid, &process{pid: pid, shadow: f.shadows,
-		forked: &f.cookie})
+	child := &process{pid: pid, shadow: f.shadows, cwds: ps.cwds, forked: &f.cookie}
+	p, err := ps.addProcess(tid, pid, child)
+	if err == nil && p == child {
+		p.setCwd(f.cwd)
+	}
 	if err != nil || p.shadow != f.shadows {
 		// Another thread of the child was first after all, or the
 		// session is closing: the fork's copy is nobody's.
@@ -166,7 +185,7 @@ func (ps *processes) discard(f fork) {
 func (ps *processes) add(tid, pid int, conn *rumpconn.Conn,
 	staging *rumpconn.Staging) (*process, error) {
 	return ps.addProcess(tid, pid, &process{pid: pid, shadow: fdinject.NewTable(ps.shadows),
-		conn: conn, staging: staging})
+		cwds: ps.cwds, conn: conn, staging: staging})
 }
 
 // addProcess records thread tid of process pid, with fresh as the process
@@ -261,6 +280,7 @@ func (ps *processes) exit(p *process, watch *os.File) {
 	for fd := range p.shadow.Numbers() {
 		p.shadow.Remove(fd)
 	}
+	p.setCwd(false)
 	if ps.onExit != nil {
 		ps.onExit(p)
 	}

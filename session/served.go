@@ -58,6 +58,8 @@ func (s *served) Serve(n *notify.Notification, sc *decision.Syscall, v decision.
 			_, err := s.sess.listener.AddFD(n.ID, s.shadow.FD(), fd, cloexec, true)
 			return err
 		},
+		Prefix: s.sess.policy.Path,
+		SetCwd: func() { p.setCwd(true) },
 	})
 }
 

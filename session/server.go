@@ -134,6 +134,7 @@ func (s *Server) open(l *notify.Listener, policy *decision.Policy, retry decisio
 	}
 	sess.ctx, sess.cancel = context.WithCancel(context.Background())
 	sess.procs.shadows = &sess.shadows
+	sess.procs.cwds = &sess.cwds
 	sess.owner = s
 	sess.procs.onExit = func(*process) { s.metrics.Processes.Dec() }
 	sess.procs.onAdd = func(*process) { s.metrics.Processes.Inc() }

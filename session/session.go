@@ -55,6 +55,7 @@ type Session struct {
 
 	procs   processes
 	shadows atomic.Int64 // live shadows in all processes of the session
+	cwds    atomic.Int64 // processes of the session whose working directory is in rump
 
 	mu        sync.Mutex
 	withdrawn int // notifications whose target went away first; guarded by mu
@@ -158,9 +159,9 @@ func (s *Session) handle(n *notify.Notification) {
 		}
 	}
 
-	// Only a process with shadows can have calls that belong to the rump
-	// kernel by descriptor; until the session has one, no process need be
-	// looked up.
+	// Only a process with shadows or a working directory in the rump
+	// kernel can have calls that belong there by descriptor or relative
+	// path; until the session has one, no process need be looked up.
 	var target decision.Target = noRumpState{}
 	var proc *process
 	lookup := func() bool {
@@ -174,12 +175,16 @@ func (s *Session) handle(n *notify.Notification) {
 		target = proc
 		return true
 	}
-	if s.shadows.Load() > 0 && !lookup() {
+	if (s.shadows.Load() > 0 || s.cwds.Load() > 0) && !lookup() {
 		return
 	}
 	v := s.policy.Classify(sc, n.Args, paths, target)
 	if v.Decision == decision.Rump && !lookup() {
 		return
+	}
+	if v.Decision == decision.Host && proc != nil && proc.CwdInRump() &&
+		(sc.Nr == unix.SYS_CHDIR || sc.Nr == unix.SYS_FCHDIR) {
+		leaveRumpCwd(n, proc, paths)
 	}
 	if v.Decision == decision.Host && sc.Class == decision.ClassFD && s.shadows.Load() > 0 &&
 		s.foreignShadow(n, sc) {
@@ -290,7 +295,8 @@ func (s *Session) fork(n *notify.Notification, sc *decision.Syscall, start time.
 				shadows.Remove(fd)
 			}
 		} else {
-			proc.pushFork(fork{cookie: cookie, shadows: shadows}, s.procs.discard)
+			proc.pushFork(fork{cookie: cookie, shadows: shadows, cwd: proc.CwdInRump()},
+				s.procs.discard)
 		}
 		s.reply(&call, sc.Name, decision.Host, Reply{}, start)
 	}()

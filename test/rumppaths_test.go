@@ -259,3 +259,39 @@ func TestEveryProcessHasItsOwnRumpProcess(t *testing.T) {
 		return n == 0 && c == 0, fmt.Sprintf("%v processes, %v active rump connections", n, c)
 	})
 }
+
+func TestWorkingDirectoryInTheRumpKernel(t *testing.T) {
+	d := startDaemon(t)
+	python := requireProgram(t, "python3", "python3")
+	// chdir and fchdir move the working directory into the rump kernel
+	// and out again; relative paths, getcwd and fork children follow it.
+	got := run(t, d, nil, python, "-c", `
+import os
+os.makedirs("/rump/w/sub")
+host = os.open("/tmp", os.O_RDONLY)
+os.chdir("/rump/w")
+print(os.getcwd())
+open("rel", "w").write("relative")
+print(open("/rump/w/rel").read(), sorted(os.listdir(".")))
+os.chdir("sub"); print(os.getcwd())
+os.chdir(".."); os.chdir(".."); print(os.getcwd())
+pid = os.fork()
+if pid == 0:
+    print("child:", os.getcwd(), sorted(os.listdir("w")), flush=True)
+    os._exit(0)
+os.waitpid(pid, 0)
+os.fchdir(host); print(os.getcwd())
+d = os.open("/rump/w/sub", os.O_RDONLY)
+os.fchdir(d); print(os.getcwd())
+os.chdir("/tmp"); print(os.getcwd(), os.path.exists("rel"))
+`)
+	want := "/rump/w\nrelative ['rel', 'sub']\n/rump/w/sub\n/rump\n" +
+		"child: /rump ['rel', 'sub']\n/tmp\n/rump/w/sub\n/tmp False\n"
+	if got.code != 0 || got.stdout != want {
+		t.Errorf("a working directory in the rump kernel:\n%+v\nwant stdout %q", got, want)
+	}
+	got = run(t, d, nil, "sh", "-c", "cd /rump/w && pwd && /bin/pwd && cat rel && cd / && ls rel")
+	if got.stdout != "/rump/w\n/rump/w\nrelative" || got.code == 0 {
+		t.Errorf("a shell in a rump directory: %+v", got)
+	}
+}

@@ -57,6 +57,11 @@ type Call struct {
 	// notification with fd, in one step.
 	Inject func(fd int, cloexec bool) error
 
+	// Pump installs a pumped shadow of file at number newfd, below fdoff,
+	// and answers the notification with newfd. On success the pump owns
+	// file; on failure the caller still does.
+	Pump func(newfd int, file fdinject.RumpFile, dir fdinject.Direction, cloexec bool) error
+
 	// Prefix is the policy's path prefix, "" when it has only blankets.
 	Prefix string
 	// SetCwd records that the working directory of the process is now in

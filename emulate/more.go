@@ -230,14 +230,17 @@ func dup2Handler(ctx context.Context, c *Call) Reply {
 	if oldfd == newfd {
 		return Reply{Value: int64(newfd)}
 	}
-	if newfd < c.FDOff {
-		// Serving it needs a pumped shadow: a stream hijackd moves to
-		// and from the rump descriptor.
-		return Reply{Errno: unix.ENOSYS}
+	if newfd < 0 {
+		return Reply{Errno: unix.EBADF}
 	}
 	r := c.rump(ctx, netbsd.SYS_FCNTL, sint(old), netbsd.F_DUPFD, 0)
 	if r.Errno != 0 {
 		return r
+	}
+	if newfd < c.FDOff {
+		// The host never traps calls on that number: it gets a pumped
+		// shadow, a stream hijackd moves to and from the duplicate.
+		return c.pumpAt(ctx, newfd, int32(r.Value), cloexec)
 	}
 	if prev, ok := c.Shadows.Remove(newfd); ok {
 		c.rump(ctx, netbsd.SYS_CLOSE, sint(prev))

@@ -29,6 +29,7 @@ type process struct {
 	conn    *rumpconn.Conn    // its rump process, once it has one; guarded by mu
 	staging *rumpconn.Staging // guarded by mu
 	exited  bool              // guarded by mu
+	holds   int               // pumps using conn, which keep it open; guarded by mu
 	// forked is the rump process its parent's Prefork made for it, not
 	// yet claimed; guarded by mu.
 	forked *rumpconn.Cookie
@@ -71,6 +72,33 @@ func (p *process) hasRumpState() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.conn != nil || p.forked != nil
+}
+
+// holdConn keeps the rump process of p open for a pump until dropConn,
+// even past p's exit. It reports false when p has no rump process.
+func (p *process) holdConn() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.conn == nil || p.exited {
+		return false
+	}
+	p.holds++
+	return true
+}
+
+// dropConn ends a hold; the last one of an exited process closes its rump
+// process.
+func (p *process) dropConn() {
+	p.mu.Lock()
+	p.holds--
+	var conn *rumpconn.Conn
+	if p.holds == 0 && p.exited {
+		conn, p.conn = p.conn, nil
+	}
+	p.mu.Unlock()
+	if conn != nil {
+		conn.Close()
+	}
 }
 
 // IsRumpFD reports whether fd is a shadow of the process.
@@ -263,7 +291,11 @@ func (ps *processes) exit(p *process, watch *os.File) {
 	p.mu.Lock()
 	p.exited = true
 	conn := p.conn
-	p.conn = nil
+	if p.holds > 0 {
+		conn = nil // the last pump closes it
+	} else {
+		p.conn = nil
+	}
 	unclaimed := p.forks
 	p.forks = nil
 	if p.forked != nil {

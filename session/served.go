@@ -17,6 +17,8 @@ import (
 	"github.com/hijack-project/hijack/rumpconn"
 )
 
+var errProcessExited = errors.New("process exited")
+
 // served performs a session's rump decisions in its rump kernel through
 // package emulate.
 type served struct {
@@ -50,6 +52,9 @@ func (s *served) Serve(n *notify.Notification, sc *decision.Syscall, v decision.
 			"pid", p.pid, "syscall", sc.Name, "error", err)
 		return Reply{Errno: unix.ENOTCONN}
 	}
+	// What the session's processes wrote to pumped shadows so far comes
+	// before this call.
+	s.sess.pumps.drain(s.sess.ctx)
 	return emulate.Serve(s.sess.ctx, &emulate.Call{
 		N: n, Syscall: sc, Verdict: v, Conn: conn, Staging: staging,
 		Valid: func() error { return s.sess.listener.Valid(n.ID) },
@@ -57,6 +62,9 @@ func (s *served) Serve(n *notify.Notification, sc *decision.Syscall, v decision.
 		Inject: func(fd int, cloexec bool) error {
 			_, err := s.sess.listener.AddFD(n.ID, s.shadow.FD(), fd, cloexec, true)
 			return err
+		},
+		Pump: func(newfd int, file fdinject.RumpFile, dir fdinject.Direction, cloexec bool) error {
+			return s.pump(n.ID, p, newfd, file, dir, cloexec)
 		},
 		Prefix: s.sess.policy.Path,
 		SetCwd: func() { p.setCwd(true) },
@@ -73,7 +81,7 @@ func (s *served) connFor(p *process) (*rumpconn.Conn, *rumpconn.Staging, error) 
 		return p.conn, p.staging, nil
 	}
 	if p.exited {
-		return nil, nil, errors.New("process exited")
+		return nil, nil, errProcessExited
 	}
 	name, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", p.pid))
 	if err != nil {

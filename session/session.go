@@ -54,6 +54,7 @@ type Session struct {
 	inflight sync.WaitGroup // rump calls being served
 
 	procs   processes
+	pumps   pumps
 	shadows atomic.Int64 // live shadows in all processes of the session
 	cwds    atomic.Int64 // processes of the session whose working directory is in rump
 
@@ -108,9 +109,12 @@ func (s *Session) serve() {
 		}
 	}
 	// Rump calls still in flight end once their rump processes do.
+	// Every process is gone: what is left in pumped shadows is final.
+	s.pumps.drain(s.ctx)
 	s.cancel()
 	s.procs.close()
 	s.inflight.Wait()
+	s.pumps.close()
 	s.listener.Close()
 }
 
@@ -127,6 +131,10 @@ func (s *Session) handle(n *notify.Notification) {
 
 	if sc.Class == decision.ClassFork {
 		s.fork(n, sc, start)
+		return
+	}
+	if sc.Class == decision.ClassExit {
+		s.exit(n, sc, start)
 		return
 	}
 
@@ -298,6 +306,23 @@ func (s *Session) fork(n *notify.Notification, sc *decision.Syscall, start time.
 			proc.pushFork(fork{cookie: cookie, shadows: shadows, cwd: proc.CwdInRump()},
 				s.procs.discard)
 		}
+		s.reply(&call, sc.Name, decision.Host, Reply{}, start)
+	}()
+}
+
+// exit lets a process exit once what it, or any process of the session,
+// wrote to pumped shadows is in the rump kernel: its parent, or the program
+// that started hijack-exec, may read the file as soon as it has exited.
+func (s *Session) exit(n *notify.Notification, sc *decision.Syscall, start time.Time) {
+	if !s.pumps.any() {
+		s.reply(n, sc.Name, decision.Host, Reply{}, start)
+		return
+	}
+	call := *n
+	s.inflight.Add(1)
+	go func() {
+		defer s.inflight.Done()
+		s.pumps.drain(s.ctx)
 		s.reply(&call, sc.Name, decision.Host, Reply{}, start)
 	}()
 }

@@ -265,10 +265,12 @@ func TestWorkingDirectoryInTheRumpKernel(t *testing.T) {
 	python := requireProgram(t, "python3", "python3")
 	// chdir and fchdir move the working directory into the rump kernel
 	// and out again; relative paths, getcwd and fork children follow it.
-	got := run(t, d, nil, python, "-c", `
+	hostDir := t.TempDir()
+	got := run(t, d, []string{"HOSTDIR=" + hostDir}, python, "-c", `
 import os
+hostdir = os.environ["HOSTDIR"]
 os.makedirs("/rump/w/sub")
-host = os.open("/tmp", os.O_RDONLY)
+host = os.open(hostdir, os.O_RDONLY)
 os.chdir("/rump/w")
 print(os.getcwd())
 open("rel", "w").write("relative")
@@ -280,18 +282,41 @@ if pid == 0:
     print("child:", os.getcwd(), sorted(os.listdir("w")), flush=True)
     os._exit(0)
 os.waitpid(pid, 0)
-os.fchdir(host); print(os.getcwd())
+os.fchdir(host); print(os.getcwd() == hostdir)
 d = os.open("/rump/w/sub", os.O_RDONLY)
 os.fchdir(d); print(os.getcwd())
-os.chdir("/tmp"); print(os.getcwd(), os.path.exists("rel"))
+os.chdir(hostdir); print(os.getcwd() == hostdir, os.path.exists("rel"))
 `)
 	want := "/rump/w\nrelative ['rel', 'sub']\n/rump/w/sub\n/rump\n" +
-		"child: /rump ['rel', 'sub']\n/tmp\n/rump/w/sub\n/tmp False\n"
+		"child: /rump ['rel', 'sub']\nTrue\n/rump/w/sub\nTrue False\n"
 	if got.code != 0 || got.stdout != want {
 		t.Errorf("a working directory in the rump kernel:\n%+v\nwant stdout %q", got, want)
 	}
 	got = run(t, d, nil, "sh", "-c", "cd /rump/w && pwd && /bin/pwd && cat rel && cd / && ls rel")
 	if got.stdout != "/rump/w\n/rump/w\nrelative" || got.code == 0 {
 		t.Errorf("a shell in a rump directory: %+v", got)
+	}
+}
+
+func TestShellRedirectionToRumpFiles(t *testing.T) {
+	d := startDaemon(t)
+	busybox := staticBusybox(t)
+	// A redirection duplicates a rump descriptor below fdoff, where the
+	// host never traps: it is served by a pump, and what one command wrote
+	// is in the rump file for the next one, in this session or the next.
+	script := `echo one > /rump/r; echo two >> /rump/r; cat /rump/r; wc -l < /rump/r
+seq 20000 > /rump/big; wc -c < /rump/big
+(echo a; echo b) | sort -r > /rump/s; cat < /rump/s | tr a-z A-Z
+exec 3>/rump/fd3; echo through fd 3 >&3; exec 3>&-; cat /rump/fd3`
+	want := "one\ntwo\n2\n108894\nB\nA\nthrough fd 3\n"
+	bash := requireProgram(t, "bash", "bash")
+	for _, sh := range [][]string{{bash, "-c"}, {busybox, "sh", "-c"}} {
+		got := run(t, d, nil, append(sh, script)...)
+		if got.code != 0 || got.stdout != want {
+			t.Errorf("%s: redirections to rump files:\n%+v\nwant stdout %q", sh[0], got, want)
+		}
+		if got := run(t, d, nil, "cat", "/rump/r"); got.stdout != "one\ntwo\n" {
+			t.Errorf("%s: the next session reads %+v", sh[0], got)
+		}
 	}
 }

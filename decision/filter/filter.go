@@ -86,6 +86,10 @@ func addRules(f *seccomp.ScmpFilter, p *decision.Policy) error {
 			if rumpFDs {
 				err = addFDRules(f, sc, p.FDOff)
 			}
+		case decision.ClassExit:
+			if rumpFDs {
+				err = f.AddRule(seccomp.ScmpSyscall(sc.Nr), seccomp.ActNotify)
+			}
 		case decision.ClassFork:
 			switch {
 			case !rumpFDs:

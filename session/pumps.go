@@ -1,0 +1,92 @@
+package session
+
+import (
+	"context"
+	"sync"
+
+	"github.com/hijack-project/hijack/fdinject"
+)
+
+// pumps are the pumped shadows of a session's processes. They are drained
+// together before every rump call of the session, whichever process makes
+// it: the target side of a pump is shared by every process that inherited
+// it, and a shell's next command must find in the rump file what the one
+// before it wrote there.
+type pumps struct {
+	mu  sync.Mutex
+	all map[*fdinject.Pump]bool // guarded by mu
+}
+
+func (ps *pumps) add(p *fdinject.Pump) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.all == nil {
+		ps.all = make(map[*fdinject.Pump]bool)
+	}
+	ps.all[p] = true
+}
+
+func (ps *pumps) remove(p *fdinject.Pump) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	delete(ps.all, p)
+}
+
+// any reports whether there is a pump.
+func (ps *pumps) any() bool {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	return len(ps.all) > 0
+}
+
+func (ps *pumps) list() []*fdinject.Pump {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	out := make([]*fdinject.Pump, 0, len(ps.all))
+	for p := range ps.all {
+		out = append(out, p)
+	}
+	return out
+}
+
+// drain moves what every pump holds into its rump file.
+func (ps *pumps) drain(ctx context.Context) {
+	for _, p := range ps.list() {
+		p.Drain(ctx)
+	}
+}
+
+// close ends every pump.
+func (ps *pumps) close() {
+	for _, p := range ps.list() {
+		p.Close()
+	}
+}
+
+// pump installs a pumped shadow of file at number newfd of process p for
+// notification id, and starts it. The pump keeps p's rump process, which
+// holds the rump descriptor, alive until it ends, also past p's exit: the
+// stream may live on in p's children.
+func (s *served) pump(id uint64, p *process, newfd int, file fdinject.RumpFile,
+	dir fdinject.Direction, cloexec bool) error {
+	pump, target, err := fdinject.NewPump(dir)
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	if !p.holdConn() {
+		pump.Close()
+		return errProcessExited
+	}
+	if _, err := s.sess.listener.AddFD(id, int(target.Fd()), newfd, cloexec, true); err != nil {
+		pump.Close()
+		p.dropConn()
+		return err
+	}
+	s.sess.pumps.add(pump)
+	pump.Start(s.sess.ctx, file, func() {
+		s.sess.pumps.remove(pump)
+		p.dropConn()
+	})
+	return nil
+}

@@ -57,6 +57,9 @@ type Call struct {
 	// notification with fd, in one step.
 	Inject func(fd int, cloexec bool) error
 
+	// Replace puts host descriptor src at number fd in the target, in
+	// place of what is there, without answering the notification.
+	Replace func(fd, src int, cloexec bool) error
 	// Pump installs a pumped shadow of file at number newfd, below fdoff,
 	// and answers the notification with newfd. On success the pump owns
 	// file; on failure the caller still does.

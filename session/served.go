@@ -63,6 +63,10 @@ func (s *served) Serve(n *notify.Notification, sc *decision.Syscall, v decision.
 			_, err := s.sess.listener.AddFD(n.ID, s.shadow.FD(), fd, cloexec, true)
 			return err
 		},
+		Replace: func(fd, src int, cloexec bool) error {
+			_, err := s.sess.listener.AddFD(n.ID, src, fd, cloexec, false)
+			return err
+		},
 		Pump: func(newfd int, file fdinject.RumpFile, dir fdinject.Direction, cloexec bool) error {
 			return s.pump(n.ID, p, newfd, file, dir, cloexec)
 		},

@@ -320,3 +320,32 @@ exec 3>/rump/fd3; echo through fd 3 >&3; exec 3>&-; cat /rump/fd3`
 		}
 	}
 }
+
+func TestMappingRumpFiles(t *testing.T) {
+	d := startDaemon(t)
+	python := requireProgram(t, "python3", "python3")
+	// A mapping is a copy of the rump file made at the mmap: readable,
+	// privately writable, never a writable shared mapping; the descriptor
+	// goes on being the rump file's.
+	got := run(t, d, nil, python, "-c", `
+import mmap, os
+open("/rump/m", "wb").write(b"0123456789" * 1000)
+with open("/rump/m", "r+b") as f:
+    m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    print(len(m), m[9995:10000], m.find(b"90", 100))
+    try:
+        mmap.mmap(f.fileno(), 0)
+    except OSError as e:
+        print("shared writable:", e.errno == 19)
+    p = mmap.mmap(f.fileno(), 4096, access=mmap.ACCESS_COPY, offset=4096)
+    p[0:3] = b"abc"
+    print(p[:6], f.read(4), os.fstat(f.fileno()).st_size)
+    f.seek(0); f.write(b"XY"); f.flush()
+    print(m[:4], open("/rump/m", "rb").read(4))
+`)
+	want := "10000 b'56789' 109\nshared writable: True\nb'abc901' b'0123' 10000\n" +
+		"b'0123' b'XY23'\n"
+	if got.code != 0 || got.stdout != want {
+		t.Errorf("mmap of a rump file:\n%+v\nwant stdout %q", got, want)
+	}
+}

@@ -30,6 +30,12 @@ type process struct {
 	staging *rumpconn.Staging // guarded by mu
 	exited  bool              // guarded by mu
 	holds   int               // pumps using conn, which keep it open; guarded by mu
+	// exec is set while an execve the host runs has an unknown outcome;
+	// after one that succeeded, closeOnExec are the rump descriptors to
+	// close and execed is set until the rump process has followed.
+	exec        *execState // guarded by mu
+	closeOnExec []int32    // guarded by mu
+	execed      bool       // guarded by mu
 	// forked is the rump process its parent's Prefork made for it, not
 	// yet claimed; guarded by mu.
 	forked *rumpconn.Cookie

@@ -52,9 +52,10 @@ func (s *served) Serve(n *notify.Notification, sc *decision.Syscall, v decision.
 			"pid", p.pid, "syscall", sc.Name, "error", err)
 		return Reply{Errno: unix.ENOTCONN}
 	}
-	// What the session's processes wrote to pumped shadows so far comes
-	// before this call.
+	// What the session's processes wrote to pumped shadows so far, and
+	// the exec this process made, come before this call.
 	s.sess.pumps.drain(s.sess.ctx)
+	s.flushExec(s.sess.ctx, p)
 	return emulate.Serve(s.sess.ctx, &emulate.Call{
 		N: n, Syscall: sc, Verdict: v, Conn: conn, Staging: staging,
 		Valid: func() error { return s.sess.listener.Valid(n.ID) },
@@ -120,6 +121,7 @@ func (s *served) Prefork(p *process) (rumpconn.Cookie, error) {
 	if err != nil {
 		return rumpconn.Cookie{}, err
 	}
+	s.flushExec(s.sess.ctx, p)
 	return conn.Prefork(s.sess.ctx)
 }
 

@@ -181,6 +181,7 @@ func (s *Session) handle(n *notify.Notification) {
 			}
 		}
 		target = proc
+		proc.settleExec()
 		return true
 	}
 	if (s.shadows.Load() > 0 || s.cwds.Load() > 0) && !lookup() {
@@ -189,6 +190,10 @@ func (s *Session) handle(n *notify.Notification) {
 	v := s.policy.Classify(sc, n.Args, paths, target)
 	if v.Decision == decision.Rump && !lookup() {
 		return
+	}
+	if v.Decision == decision.Host && proc != nil &&
+		(sc.Nr == unix.SYS_EXECVE || sc.Nr == unix.SYS_EXECVEAT) {
+		proc.noteExec()
 	}
 	if v.Decision == decision.Host && proc != nil && proc.CwdInRump() &&
 		(sc.Nr == unix.SYS_CHDIR || sc.Nr == unix.SYS_FCHDIR) {

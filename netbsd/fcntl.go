@@ -79,6 +79,25 @@ func OpenFlagsToLinux(flags uint32) (linux, dropped uint32) {
 	return uint32(out) | flags&O_ACCMODE, uint32(rest)
 }
 
+// linuxSetflFlags are the status flags Linux's F_SETFL changes; it ignores
+// every other bit of its argument.
+const linuxSetflFlags = unix.O_APPEND | unix.O_ASYNC | unix.O_DIRECT | unix.O_NOATIME |
+	unix.O_NONBLOCK
+
+// setflKept are the flags NetBSD's F_SETFL sets from its argument although
+// Linux's F_SETFL cannot change them.
+const setflKept = O_SYNC | O_DSYNC | O_RSYNC | O_ALT_IO | O_NOSIGPIPE
+
+// SetflFromLinux returns the argument of NetBSD F_SETFL that makes the change
+// Linux F_SETFL with flags makes, for a file whose NetBSD F_GETFL flags are
+// current. NetBSD sets every status flag from the argument, O_SYNC and
+// O_DSYNC too, so the flags Linux leaves alone are carried over from
+// current. O_NOATIME is dropped: NetBSD has no such flag.
+func SetflFromLinux(flags, current uint32) uint32 {
+	set, _ := translate(uint64(flags&(linuxSetflFlags&^unix.O_NOATIME)), openFlagPairs, true)
+	return uint32(set) | current&setflKept
+}
+
 // NetBSD fcntl(2) commands and values.
 const (
 	F_DUPFD         = 0

@@ -298,3 +298,31 @@ func TestAtFlagsFollowD5(t *testing.T) {
 		}
 	})
 }
+
+func TestSetflFromLinux(t *testing.T) {
+	tests := []struct {
+		name           string
+		linux, current uint32
+		want           uint32
+	}{
+		{"O_APPEND and O_NONBLOCK are set", unix.O_APPEND | unix.O_NONBLOCK, O_RDWR,
+			O_APPEND | O_NONBLOCK},
+		{"flags not in the argument are cleared", 0, O_RDWR | O_APPEND | O_NONBLOCK | O_ASYNC, 0},
+		{"O_ASYNC and O_DIRECT are set", unix.O_ASYNC | unix.O_DIRECT, 0, O_ASYNC | O_DIRECT},
+		{"O_SYNC and O_NOSIGPIPE are kept, since Linux cannot change them", unix.O_APPEND,
+			O_WRONLY | O_SYNC | O_DSYNC | O_NOSIGPIPE, O_APPEND | O_SYNC | O_DSYNC | O_NOSIGPIPE},
+		{"O_SYNC in the argument is ignored, as Linux ignores it", unix.O_SYNC, 0, 0},
+		{"the access mode and creation flags are ignored",
+			unix.O_RDWR | unix.O_CREAT | unix.O_TRUNC | unix.O_EXCL, O_RDONLY, 0},
+		{"O_NOATIME is dropped", unix.O_NOATIME | unix.O_NONBLOCK, 0, O_NONBLOCK},
+		{"NetBSD's lock bits in F_GETFL are not passed back", 0, O_EXLOCK | 0x4000, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := SetflFromLinux(tt.linux, tt.current); got != tt.want {
+				t.Errorf("SetflFromLinux(%#x, %#x) = %#x, want %#x", tt.linux, tt.current,
+					got, tt.want)
+			}
+		})
+	}
+}

@@ -159,6 +159,8 @@ var handlers = map[netbsd.Sysno]handler{
 	netbsd.SYS_PIPE:           (*call).sysPipe,
 	netbsd.SYS_PIPE2:          (*call).sysPipe2,
 
+	netbsd.SYS_POSIX_FALLOCATE: (*call).sysPosixFallocate,
+
 	// Paths.
 	netbsd.SYS_OPEN:           (*call).sysOpen,
 	netbsd.SYS_OPENAT:         (*call).sysOpenat,

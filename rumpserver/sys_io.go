@@ -1,6 +1,8 @@
 package rumpserver
 
 import (
+	"math"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/hijack-project/hijack/netbsd"
@@ -173,6 +175,37 @@ func (cl *call) sysFdatasync() (int64, netbsd.Errno) {
 	}
 	defer f.release()
 	return 0, toErrno(unix.Fdatasync(f.fd))
+}
+
+// posix_fallocate(fd, PAD, pos, len) reports its failure in retval[0], as
+// POSIX specifies, never in the error field. The host file system
+// allocates, as a NetBSD file system that implements VOP_FALLOCATE does
+// (puffs passes it on to its server); NetBSD's tmpfs and rumpfs answer
+// EOPNOTSUPP.
+func (cl *call) sysPosixFallocate() (int64, netbsd.Errno) {
+	return int64(cl.fallocate()), 0
+}
+
+func (cl *call) fallocate() netbsd.Errno {
+	pos, n := cl.long(2), cl.long(3)
+	if pos < 0 || n < 0 || n > math.MaxInt64-pos {
+		return netbsd.EINVAL
+	}
+	f, errno := cl.vnodeArg(0)
+	if errno != 0 {
+		return errno
+	}
+	defer f.release()
+	flags, err := unix.FcntlInt(uintptr(f.fd), unix.F_GETFL, 0)
+	switch {
+	case err != nil:
+		return toErrno(err)
+	case flags&unix.O_ACCMODE == unix.O_RDONLY:
+		return netbsd.EBADF
+	case n == 0:
+		return 0 // nothing to allocate; Linux would refuse the length
+	}
+	return toErrno(unix.Fallocate(f.fd, 0, pos, n))
 }
 
 // ftruncate(fd, PAD, length).

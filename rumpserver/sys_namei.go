@@ -48,43 +48,60 @@ func (cl *call) doMkdir(dirfd int32, i int) (int64, netbsd.Errno) {
 func (cl *call) sysMkdir() (int64, netbsd.Errno)   { return cl.doMkdir(netbsd.AT_FDCWD, 0) }
 func (cl *call) sysMkdirat() (int64, netbsd.Errno) { return cl.doMkdir(cl.int(0), 1) }
 
-// __mknod50(path, mode, dev), mknodat(fd, path, mode, PAD, dev), mkfifo(path,
-// mode) and mkfifoat(fd, path, mode). Device nodes are refused with EPERM:
-// one made under the root would open a host device, which is what the root
-// exists to prevent.
-func (cl *call) doMknod(dirfd int32, i int, mode uint32, dev uint64) (int64, netbsd.Errno) {
+// __mknod50(path, mode, dev) and mknodat(fd, path, mode, PAD, dev) make
+// regular files and device nodes only, as NetBSD's do: every other file
+// type, FIFOs, sockets and type 0 included, is EINVAL (mkfifo makes FIFOs).
+// Device nodes are refused with EPERM: one made under the root would open a
+// host device, which is what the root exists to prevent.
+func (cl *call) doMknod(dirfd int32, i int, mode uint32) (int64, netbsd.Errno) {
+	var refuse netbsd.Errno
 	switch mode & netbsd.S_IFMT {
+	case netbsd.S_IFREG:
 	case netbsd.S_IFCHR, netbsd.S_IFBLK:
-		return 0, netbsd.EPERM
-	case netbsd.S_IFIFO, netbsd.S_IFREG, netbsd.S_IFSOCK:
-	case 0:
-		mode |= netbsd.S_IFREG
+		refuse = netbsd.EPERM
 	default:
-		return 0, netbsd.EINVAL
+		refuse = netbsd.EINVAL
 	}
+	return cl.makeNode(dirfd, i, mode, refuse)
+}
+
+func (cl *call) sysMknod() (int64, netbsd.Errno) {
+	return cl.doMknod(netbsd.AT_FDCWD, 0, cl.uint(1))
+}
+
+func (cl *call) sysMknodat() (int64, netbsd.Errno) {
+	return cl.doMknod(cl.int(0), 1, cl.uint(2))
+}
+
+// mkfifo(path, mode) and mkfifoat(fd, path, mode).
+func (cl *call) sysMkfifo() (int64, netbsd.Errno) {
+	return cl.makeNode(netbsd.AT_FDCWD, 0, cl.uint(1)&0o7777|netbsd.S_IFIFO, 0)
+}
+
+func (cl *call) sysMkfifoat() (int64, netbsd.Errno) {
+	return cl.makeNode(cl.int(0), 1, cl.uint(2)&0o7777|netbsd.S_IFIFO, 0)
+}
+
+// makeNode makes a node of mode, a file type and permissions, at the path
+// in slot i. When refuse is set it fails with refuse instead, but only once
+// the name is known to be free: NetBSD looks the name up before it looks at
+// the file type, so a name in use is EEXIST whatever the type.
+func (cl *call) makeNode(dirfd int32, i int, mode uint32, refuse netbsd.Errno) (int64,
+	netbsd.Errno) {
 	pa, errno := cl.nameArg(dirfd, i, netbsd.EEXIST)
 	if errno != 0 {
 		return 0, errno
 	}
 	defer pa.close()
+	if refuse != 0 {
+		var st unix.Stat_t
+		if unix.Fstatat(pa.fd, pa.name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil {
+			return 0, netbsd.EEXIST
+		}
+		return 0, refuse
+	}
 	mode = mode&netbsd.S_IFMT | mode&0o7777&^cl.p.getUmask()
-	return 0, toErrno(unix.Mknodat(pa.fd, pa.name, mode, int(dev)))
-}
-
-func (cl *call) sysMknod() (int64, netbsd.Errno) {
-	return cl.doMknod(netbsd.AT_FDCWD, 0, cl.uint(1), cl.args[2])
-}
-
-func (cl *call) sysMknodat() (int64, netbsd.Errno) {
-	return cl.doMknod(cl.int(0), 1, cl.uint(2), cl.args[4])
-}
-
-func (cl *call) sysMkfifo() (int64, netbsd.Errno) {
-	return cl.doMknod(netbsd.AT_FDCWD, 0, cl.uint(1)&0o7777|netbsd.S_IFIFO, 0)
-}
-
-func (cl *call) sysMkfifoat() (int64, netbsd.Errno) {
-	return cl.doMknod(cl.int(0), 1, cl.uint(2)&0o7777|netbsd.S_IFIFO, 0)
+	return 0, toErrno(unix.Mknodat(pa.fd, pa.name, mode, 0))
 }
 
 // unlink(path), rmdir(path) and unlinkat(fd, path, flag). NetBSD refuses to

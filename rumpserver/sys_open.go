@@ -106,13 +106,17 @@ func (cl *call) flock(f *file, how int, nbio bool) netbsd.Errno {
 	}
 }
 
-// flock(fd, how); LOCK_SH/EX/NB/UN are the same numbers on Linux.
+// flock(fd, how); LOCK_SH/EX/NB/UN are the same numbers on Linux. A file
+// that is no vnode (a socket, a pipe) is EOPNOTSUPP, as on NetBSD.
 func (cl *call) sysFlock() (int64, netbsd.Errno) {
-	f, errno := cl.vnodeArg(0)
+	_, f, errno := cl.fileArg(0)
 	if errno != 0 {
 		return 0, errno
 	}
 	defer f.release()
+	if !f.isVnode() {
+		return 0, netbsd.EOPNOTSUPP
+	}
 	how := int(cl.int(1))
 	if how&^(unix.LOCK_SH|unix.LOCK_EX|unix.LOCK_NB|unix.LOCK_UN) != 0 {
 		return 0, netbsd.EINVAL

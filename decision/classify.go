@@ -40,6 +40,11 @@ type Verdict struct {
 	// RumpPaths holds, for a Rump path call, each path argument as the rump
 	// kernel must see it (the path prefix stripped), in argument order.
 	RumpPaths []string
+	// ViaFD is set when the call's only path names a rump descriptor
+	// through /proc (/proc/self/fd/N, as glibc's fchmodat names one): the
+	// call is about descriptor FD itself, and RumpPaths[0] is empty.
+	ViaFD bool
+	FD    int
 }
 
 // Target is what classification needs to know of the calling process.
@@ -49,6 +54,16 @@ type Target interface {
 	// CwdInRump reports whether the working directory is in the rump
 	// kernel.
 	CwdInRump() bool
+}
+
+// RumpProcessTarget is a Target that can also tell whether the process has
+// a rump process, which decides ClassSync calls. A Target without the
+// method is taken to have one only while its working directory is in the
+// rump kernel.
+type RumpProcessTarget interface {
+	Target
+	// HasRumpProcess reports whether the process has a rump process.
+	HasRumpProcess() bool
 }
 
 // Path is one path argument as read from target memory.
@@ -69,7 +84,8 @@ type Path struct {
 // directory descriptor, or the working directory for AT_FDCWD. A path that
 // could not be read is decided by its directory descriptor alone, so that
 // the kernel that owns the directory reports the fault. A descriptor call is
-// rump when any of its descriptors is a rump descriptor.
+// rump when any of its descriptors is a rump descriptor. sync is rump when
+// the process has a rump process; its handler lets the host run it too.
 func (p *Policy) Classify(sc *Syscall, args [6]uint64, paths []Path, t Target) Verdict {
 	switch sc.Class {
 	case ClassPath:
@@ -96,11 +112,21 @@ func (p *Policy) Classify(sc *Syscall, args [6]uint64, paths []Path, t Target) V
 		} else if t.CwdInRump() {
 			return Verdict{Decision: Rump}
 		}
+	case ClassSync:
+		rp, ok := t.(RumpProcessTarget)
+		if t.CwdInRump() || ok && rp.HasRumpProcess() {
+			return Verdict{Decision: Rump}
+		}
 	}
 	return Verdict{Decision: Host}
 }
 
 func (p *Policy) classifyPaths(sc *Syscall, args [6]uint64, paths []Path, t Target) Verdict {
+	if len(sc.Paths) == 1 && len(paths) == 1 && paths[0].OK {
+		if fd, ok := procFD(paths[0].Name); ok && t.IsRumpFD(fd) {
+			return Verdict{Decision: Rump, RumpPaths: []string{""}, ViaFD: true, FD: fd}
+		}
+	}
 	var rumpPaths []string
 	host, rump := false, false
 	for i, arg := range sc.Paths {
@@ -141,4 +167,27 @@ func (p *Policy) place(arg PathArg, args [6]uint64, pa Path, t Target) (bool, st
 		return t.CwdInRump(), pa.Name
 	}
 	return t.IsRumpFD(int(int32(args[arg.Dirfd]))), pa.Name
+}
+
+// procFD returns N for a path that names the calling thread's descriptor N
+// through /proc: /proc/self/fd/N or /proc/thread-self/fd/N, exactly. Other
+// forms (a pid, a trailing component) are the host's to resolve.
+func procFD(name string) (int, bool) {
+	rest, ok := strings.CutPrefix(name, "/proc/self/fd/")
+	if !ok {
+		if rest, ok = strings.CutPrefix(name, "/proc/thread-self/fd/"); !ok {
+			return 0, false
+		}
+	}
+	if rest == "" || len(rest) > 9 {
+		return 0, false
+	}
+	fd := 0
+	for _, r := range rest {
+		if r < '0' || r > '9' {
+			return 0, false
+		}
+		fd = fd*10 + int(r-'0')
+	}
+	return fd, true
 }

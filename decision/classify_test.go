@@ -16,6 +16,14 @@ type fakeTarget struct {
 func (f fakeTarget) IsRumpFD(fd int) bool { return f.rumpFDs[fd] }
 func (f fakeTarget) CwdInRump() bool      { return f.cwd }
 
+// rumpProcessTarget is a process that says whether it has a rump process.
+type rumpProcessTarget struct {
+	fakeTarget
+	has bool
+}
+
+func (r rumpProcessTarget) HasRumpProcess() bool { return r.has }
+
 func ok(name string) Path { return Path{Name: name, OK: true} }
 
 var atFDCWD int64 = unix.AT_FDCWD
@@ -95,6 +103,21 @@ func TestClassify(t *testing.T) {
 			unix.SYS_GETCWD, [6]uint64{}, nil, inRump, rump()},
 		{"getcwd in a host cwd is host", DefaultPolicy,
 			unix.SYS_GETCWD, [6]uint64{}, nil, fakeTarget{}, host},
+		{"sync of a process with a rump process is rump", DefaultPolicy,
+			unix.SYS_SYNC, [6]uint64{}, nil, rumpProcessTarget{has: true}, rump()},
+		{"sync of a process without one is host", DefaultPolicy,
+			unix.SYS_SYNC, [6]uint64{}, nil, rumpProcessTarget{}, host},
+		{"sync from a rump cwd is rump, whatever the target can tell", DefaultPolicy,
+			unix.SYS_SYNC, [6]uint64{}, nil, inRump, rump()},
+		{"sync of a target that cannot tell is host", DefaultPolicy,
+			unix.SYS_SYNC, [6]uint64{}, nil, withRumpFD, host},
+		{"chmod of /proc/self/fd/N is about rump descriptor N", DefaultPolicy,
+			unix.SYS_CHMOD, [6]uint64{}, []Path{ok("/proc/self/fd/130")}, withRumpFD,
+			Verdict{Decision: Rump, RumpPaths: []string{""}, ViaFD: true, FD: 130}},
+		{"/proc/self/fd/N of a host descriptor is host", DefaultPolicy,
+			unix.SYS_CHMOD, [6]uint64{}, []Path{ok("/proc/self/fd/3")}, withRumpFD, host},
+		{"/proc/self/fd/N/x is left to the host", DefaultPolicy,
+			unix.SYS_STAT, [6]uint64{}, []Path{ok("/proc/self/fd/130/x")}, withRumpFD, host},
 		{"fchdir of a rump descriptor is rump", DefaultPolicy,
 			unix.SYS_FCHDIR, [6]uint64{130}, nil, withRumpFD, rump()},
 		{"fchdir of a host descriptor is host, even from a rump cwd", DefaultPolicy,

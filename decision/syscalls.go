@@ -21,10 +21,10 @@ const (
 	// ClassFork calls create processes, whose rump processes must inherit
 	// their parent's; they always run in the host.
 	ClassFork
-	// ClassExit is exit_group, which always runs in the host: what the
-	// process wrote to pumped shadows is moved into the rump kernel first,
-	// so that whoever waits for it finds it there.
-	ClassExit
+	// ClassSync is sync, which names no file and acts on every file system:
+	// it runs in the host and, for a process with a rump process, in the
+	// rump kernel as well.
+	ClassSync
 )
 
 // NoDirfd marks a path argument that has no directory descriptor beside it:
@@ -198,7 +198,7 @@ var Syscalls = []Syscall{
 	{Nr: unix.SYS_CLONE, Name: "clone", Class: ClassFork},
 	{Nr: unix.SYS_CLONE3, Name: "clone3", Class: ClassFork},
 
-	{Nr: unix.SYS_EXIT_GROUP, Name: "exit_group", Class: ClassExit},
+	{Nr: unix.SYS_SYNC, Name: "sync", Class: ClassSync},
 
 	{Nr: unix.SYS_SOCKET, Name: "socket", Class: ClassSocket},
 	{Nr: unix.SYS_SOCKETPAIR, Name: "socketpair", Class: ClassSocket},

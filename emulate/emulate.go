@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -65,6 +66,10 @@ type Call struct {
 	// file; on failure the caller still does.
 	Pump func(newfd int, file fdinject.RumpFile, dir fdinject.Direction, cloexec bool) error
 
+	// Umask is the umask the rump process was last given, -1 before the
+	// first; nil leaves the rump process's umask alone.
+	Umask *atomic.Int64
+
 	// Prefix is the policy's path prefix, "" when it has only blankets.
 	Prefix string
 	// SetCwd records that the working directory of the process is now in
@@ -80,6 +85,13 @@ func Supported(nr int) bool { return handlers[nr] != nil }
 
 // Serve performs c in the rump kernel and returns the reply for the target.
 func Serve(ctx context.Context, c *Call) Reply {
+	if c.Verdict.ViaFD {
+		v := c.Verdict
+		v.ViaFD = false
+		call := *c
+		call.Verdict = v
+		return serveViaFD(ctx, &call)
+	}
 	h := handlers[int(c.N.Nr)]
 	if h == nil {
 		return Reply{Errno: unix.ENOSYS}

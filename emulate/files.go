@@ -30,7 +30,7 @@ func init() {
 		unix.SYS_PWRITE64:   writeHandler(true),
 		unix.SYS_FSTAT:      fstatHandler,
 		unix.SYS_LSEEK:      lseekHandler,
-		unix.SYS_GETDENTS64: getdentsHandler,
+		unix.SYS_GETDENTS64: getdentsHandler(netbsd.AppendLinuxDirent64),
 		unix.SYS_FADVISE64:  fadviseHandler,
 		unix.SYS_IOCTL:      ioctlHandler,
 		unix.SYS_FCNTL:      fcntlHandler,
@@ -76,17 +76,34 @@ func openHandler(dirfdArg, _, flagsArg, modeArg int) handler {
 		if flagsArg >= 0 {
 			linuxFlags = uint32(c.arg(flagsArg))
 		}
-		flags, err := netbsd.OpenFlagsFromLinux(pathOnly(linuxFlags))
-		if err != nil {
-			return Reply{Errno: unix.EINVAL}
-		}
-		r := c.rump(ctx, netbsd.SYS_OPENAT, c.dirfdOf(dirfdArg), path, uint64(flags),
-			uint64(uint32(c.arg(modeArg))&0o7777))
-		if r.Errno != 0 {
-			return r
-		}
-		return c.shadowFor(ctx, int32(r.Value), linuxFlags&unix.O_CLOEXEC != 0)
+		return c.open(ctx, c.dirfdOf(dirfdArg), path, linuxFlags, uint32(c.arg(modeArg)))
 	})
+}
+
+// open opens the staged rump path at path, relative to rump directory
+// dirfd, with Linux open flags and mode, and answers with a new shadow.
+func (c *Call) open(ctx context.Context, dirfd, path uint64, linuxFlags, mode uint32) Reply {
+	// Close-on-exec is the shadow's alone: the rump descriptor follows
+	// it when an exec closes the shadow.
+	flags, err := netbsd.OpenFlagsFromLinux(pathOnly(linuxFlags) &^ unix.O_CLOEXEC)
+	if err != nil {
+		return Reply{Errno: unix.EINVAL}
+	}
+	if linuxFlags&(unix.O_CREAT|unix.O_TMPFILE) != 0 {
+		c.syncUmask(ctx)
+	}
+	r := c.rump(ctx, netbsd.SYS_OPENAT, dirfd, path, uint64(flags), uint64(mode&0o7777))
+	const pathLink = unix.O_PATH | unix.O_NOFOLLOW
+	if r.Errno == unix.ELOOP && linuxFlags&pathLink == pathLink {
+		// A descriptor for the link itself, which NetBSD cannot open.
+		// glibc's fchmodat(AT_SYMLINK_NOFOLLOW) opens one only to
+		// answer EOPNOTSUPP for a link, which is the answer here.
+		return Reply{Errno: unix.EOPNOTSUPP}
+	}
+	if r.Errno != 0 {
+		return r
+	}
+	return c.shadowFor(ctx, int32(r.Value), linuxFlags&unix.O_CLOEXEC != 0)
 }
 
 // pathOnly turns an O_PATH open, which NetBSD lacks, into a read-only one:
@@ -227,15 +244,25 @@ func lseekHandler(ctx context.Context, c *Call) Reply {
 	return c.rump(ctx, netbsd.SYS_LSEEK, fd, c.N.Args[1], sint(whence))
 }
 
-// getdentsHandler serves getdents64 with NetBSD's getdents. A NetBSD record
-// is never shorter than two thirds of the Linux record of the same entry,
-// so asking the rump kernel for two thirds of the target's buffer always
-// leaves room for every entry it returns: none is lost between the two.
-func getdentsHandler(ctx context.Context, c *Call) Reply {
-	fd, ok := c.rumpFD(0)
-	if !ok {
-		return Reply{Continue: true}
+// getdentsHandler serves getdents64 or the old getdents with NetBSD's
+// getdents, each record appended in the Linux format with appendRec. A
+// NetBSD record is never shorter than two thirds of the Linux record of the
+// same entry, in either format (the two have the same length), so asking
+// the rump kernel for two thirds of the target's buffer always leaves room
+// for every entry it returns: none is lost between the two.
+func getdentsHandler(appendRec func([]byte, netbsd.Dirent) ([]byte, error)) handler {
+	return func(ctx context.Context, c *Call) Reply {
+		fd, ok := c.rumpFD(0)
+		if !ok {
+			return Reply{Continue: true}
+		}
+		return c.getdents(ctx, fd, appendRec)
 	}
+}
+
+// getdents fills the target's buffer with the entries of rump directory fd.
+func (c *Call) getdents(ctx context.Context, fd uint64,
+	appendRec func([]byte, netbsd.Dirent) ([]byte, error)) Reply {
 	size := min(c.N.Args[2], maxIO)
 	ask := size * 2 / 3
 	if ask < 512 {
@@ -262,7 +289,7 @@ func getdentsHandler(ctx context.Context, c *Call) Reply {
 	var out []byte
 	for i, d := range ents {
 		d.Off = int64(i + 1) // a cookie; seekdir on rump directories is not served
-		if out, err = netbsd.AppendLinuxDirent64(out, d); err != nil {
+		if out, err = appendRec(out, d); err != nil {
 			return Reply{Errno: unix.EIO}
 		}
 	}
@@ -284,13 +311,13 @@ func fadviseHandler(_ context.Context, c *Call) Reply {
 	return Reply{}
 }
 
-// ioctlHandler answers the terminal ioctls programs probe with: a rump file
-// is no terminal.
-func ioctlHandler(_ context.Context, c *Call) Reply {
-	if _, ok := c.rumpFD(0); !ok {
+// ioctlHandler serves the descriptor ioctls; see Call.ioctl.
+func ioctlHandler(ctx context.Context, c *Call) Reply {
+	fd, ok := c.rumpFD(0)
+	if !ok {
 		return Reply{Continue: true}
 	}
-	return Reply{Errno: unix.ENOTTY}
+	return c.ioctl(ctx, fd)
 }
 
 // dupHandler serves dup.
@@ -318,8 +345,12 @@ func (c *Call) dup(ctx context.Context, fd uint64, min int, cloexec bool) Reply 
 }
 
 // fcntlHandler serves the descriptor flags from the shadow, which carries
-// close-on-exec as the host sees it, and the file status flags from the
-// rump kernel.
+// close-on-exec as the host sees it, and the file status flags and record
+// locks from the rump kernel. NetBSD has no open file description locks, so
+// the F_OFD_* commands fail with EINVAL, as on a kernel that predates them;
+// so do the other commands NetBSD lacks (F_SETSIG, leases, pipe sizes,
+// seals) and F_GETOWN and F_SETOWN, since the rump kernel's SIGIO could not
+// reach the target.
 func fcntlHandler(ctx context.Context, c *Call) Reply {
 	fd, ok := c.rumpFD(0)
 	if !ok {
@@ -337,6 +368,10 @@ func fcntlHandler(ctx context.Context, c *Call) Reply {
 		}
 		linux, _ := netbsd.OpenFlagsToLinux(uint32(r.Value))
 		return Reply{Value: int64(linux)}
+	case unix.F_SETFL:
+		return c.setfl(ctx, fd)
+	case unix.F_GETLK, unix.F_SETLK, unix.F_SETLKW:
+		return c.recordLock(ctx, fd)
 	}
 	return Reply{Errno: unix.EINVAL}
 }

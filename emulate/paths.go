@@ -246,6 +246,8 @@ func pathIntHandler(nr netbsd.Sysno, dirfdArg, intArg int) handler {
 		args := []uint64{c.dirfdOf(dirfdArg), path, uint64(uint32(c.arg(intArg)) & 0o7777)}
 		if nr == netbsd.SYS_FCHMODAT {
 			args = append(args, 0)
+		} else {
+			c.syncUmask(ctx) // mkdir
 		}
 		return c.rump(ctx, nr, args...)
 	})

@@ -124,7 +124,8 @@ func isDevice(mode uint32) bool {
 // ToLinux translates the stat. NODEV becomes 0, as Linux reports it; the
 // birth time, st_flags and st_gen have no place in a Linux stat (birth time
 // is in Statx). An S_IFWHT whiteout keeps its type bits, which Linux
-// programs see as an unknown file type.
+// programs see as an unknown file type. A symbolic link has mode 0777, as
+// every link has on Linux; NetBSD's carry their creator's umask.
 func (s Stat) ToLinux() unix.Stat_t {
 	rdev := s.Rdev
 	if rdev == NODEV {
@@ -134,7 +135,7 @@ func (s Stat) ToLinux() unix.Stat_t {
 		Dev:     s.Dev,
 		Ino:     s.Ino,
 		Nlink:   uint64(s.Nlink),
-		Mode:    s.Mode,
+		Mode:    linuxMode(s.Mode),
 		Uid:     s.Uid,
 		Gid:     s.Gid,
 		Rdev:    rdev,
@@ -145,6 +146,13 @@ func (s Stat) ToLinux() unix.Stat_t {
 		Mtim:    s.Mtim,
 		Ctim:    s.Ctim,
 	}
+}
+
+func linuxMode(mode uint32) uint32 {
+	if mode&S_IFMT == S_IFLNK {
+		return S_IFLNK | 0o777
+	}
+	return mode
 }
 
 // StatFromLinux builds the NetBSD stat an embedded server reports for a host
@@ -243,7 +251,7 @@ func (s Stat) Statx() unix.Statx_t {
 		Nlink:      s.Nlink,
 		Uid:        s.Uid,
 		Gid:        s.Gid,
-		Mode:       uint16(s.Mode),
+		Mode:       uint16(linuxMode(s.Mode)),
 		Ino:        s.Ino,
 		Size:       uint64(s.Size),
 		Blocks:     uint64(s.Blocks),

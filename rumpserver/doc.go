@@ -62,7 +62,8 @@
 //     namespace the server runs in.
 //   - Rump processes have root credentials in name only: permission checks
 //     are the host's for the server's uid, and files are created with the
-//     server's owner, under the process's umask and then the server's.
+//     server's owner, under the process's umask and then the server's
+//     (hijack-rumpserver clears its own).
 //   - One read, write or message call moves at most 256 KiB; a larger one
 //     is served short, as a kernel may serve it.
 //   - Opening a FIFO for reading does not wait for a writer; opening one for

@@ -24,6 +24,9 @@ type process struct {
 	// is the session's count of such processes.
 	cwd  atomic.Bool
 	cwds *atomic.Int64
+	// umask is the umask its rump process was last given, -1 before the
+	// first.
+	umask atomic.Int64
 
 	mu      sync.Mutex
 	conn    *rumpconn.Conn    // its rump process, once it has one; guarded by mu
@@ -106,6 +109,9 @@ func (p *process) dropConn() {
 		conn.Close()
 	}
 }
+
+// HasRumpProcess reports whether p has a rump process, or one to claim.
+func (p *process) HasRumpProcess() bool { return p.hasRumpState() }
 
 // IsRumpFD reports whether fd is a shadow of the process.
 func (p *process) IsRumpFD(fd int) bool {
@@ -237,6 +243,7 @@ func (ps *processes) addProcess(tid, pid int, fresh *process) (*process, error) 
 	p, ok := ps.byPID[pid]
 	if !ok {
 		p = fresh
+		p.umask.Store(-1)
 		if err := ps.watchLocked(p); err != nil {
 			return nil, err
 		}

@@ -7,11 +7,12 @@ import (
 	"github.com/hijack-project/hijack/fdinject"
 )
 
-// pumps are the pumped shadows of a session's processes. They are drained
-// together before every rump call of the session, whichever process makes
+// pumps are the pumped shadows of a session's processes. Every pump of
+// every session is drained before each rump call, whichever process makes
 // it: the target side of a pump is shared by every process that inherited
-// it, and a shell's next command must find in the rump file what the one
-// before it wrote there.
+// it, and a shell's next command, or the next program, must find in the
+// rump file what the one before it wrote there. A pump is also drained when
+// a process of its session exits, and when the session ends.
 type pumps struct {
 	mu  sync.Mutex
 	all map[*fdinject.Pump]bool // guarded by mu

@@ -52,9 +52,9 @@ func (s *served) Serve(n *notify.Notification, sc *decision.Syscall, v decision.
 			"pid", p.pid, "syscall", sc.Name, "error", err)
 		return Reply{Errno: unix.ENOTCONN}
 	}
-	// What the session's processes wrote to pumped shadows so far, and
-	// the exec this process made, come before this call.
-	s.sess.pumps.drain(s.sess.ctx)
+	// What programs wrote to pumped shadows so far, and the exec this
+	// process made, come before this call.
+	s.sess.owner.drainPumps(s.sess.ctx)
 	s.flushExec(s.sess.ctx, p)
 	return emulate.Serve(s.sess.ctx, &emulate.Call{
 		N: n, Syscall: sc, Verdict: v, Conn: conn, Staging: staging,
@@ -71,6 +71,7 @@ func (s *served) Serve(n *notify.Notification, sc *decision.Syscall, v decision.
 		Pump: func(newfd int, file fdinject.RumpFile, dir fdinject.Direction, cloexec bool) error {
 			return s.pump(n.ID, p, newfd, file, dir, cloexec)
 		},
+		Umask:  &p.umask,
 		Prefix: s.sess.policy.Path,
 		SetCwd: func() { p.setCwd(true) },
 	})

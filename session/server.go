@@ -136,7 +136,11 @@ func (s *Server) open(l *notify.Listener, policy *decision.Policy, retry decisio
 	sess.procs.shadows = &sess.shadows
 	sess.procs.cwds = &sess.cwds
 	sess.owner = s
-	sess.procs.onExit = func(*process) { s.metrics.Processes.Dec() }
+	sess.procs.onExit = func(*process) {
+		s.metrics.Processes.Dec()
+		// Its writes to pumped shadows are complete.
+		sess.pumps.drain(sess.ctx)
+	}
 	sess.procs.onAdd = func(*process) { s.metrics.Processes.Inc() }
 	sess.log = s.log.With("session", sess.id)
 	if conn != nil {
@@ -226,6 +230,21 @@ func (s *Server) Close() error {
 	s.pools = nil
 	s.mu.Unlock()
 	return err
+}
+
+// drainPumps moves what the targets of every session wrote to pumped
+// shadows into their rump files: a program started after another one exited
+// must find what it wrote, though it is another session.
+func (s *Server) drainPumps(ctx context.Context) {
+	s.mu.Lock()
+	sessions := make([]*Session, 0, len(s.sessions))
+	for _, sess := range s.sessions {
+		sessions = append(sessions, sess)
+	}
+	s.mu.Unlock()
+	for _, sess := range sessions {
+		sess.pumps.drain(ctx)
+	}
 }
 
 // Sessions returns the number of live sessions.

@@ -133,10 +133,6 @@ func (s *Session) handle(n *notify.Notification) {
 		s.fork(n, sc, start)
 		return
 	}
-	if sc.Class == decision.ClassExit {
-		s.exit(n, sc, start)
-		return
-	}
 
 	var paths []decision.Path
 	if sc.Class == decision.ClassPath {
@@ -184,7 +180,8 @@ func (s *Session) handle(n *notify.Notification) {
 		proc.settleExec()
 		return true
 	}
-	if (s.shadows.Load() > 0 || s.cwds.Load() > 0) && !lookup() {
+	if (s.shadows.Load() > 0 || s.cwds.Load() > 0 || sc.Class == decision.ClassSync) &&
+		!lookup() {
 		return
 	}
 	v := s.policy.Classify(sc, n.Args, paths, target)
@@ -311,23 +308,6 @@ func (s *Session) fork(n *notify.Notification, sc *decision.Syscall, start time.
 			proc.pushFork(fork{cookie: cookie, shadows: shadows, cwd: proc.CwdInRump()},
 				s.procs.discard)
 		}
-		s.reply(&call, sc.Name, decision.Host, Reply{}, start)
-	}()
-}
-
-// exit lets a process exit once what it, or any process of the session,
-// wrote to pumped shadows is in the rump kernel: its parent, or the program
-// that started hijack-exec, may read the file as soon as it has exited.
-func (s *Session) exit(n *notify.Notification, sc *decision.Syscall, start time.Time) {
-	if !s.pumps.any() {
-		s.reply(n, sc.Name, decision.Host, Reply{}, start)
-		return
-	}
-	call := *n
-	s.inflight.Add(1)
-	go func() {
-		defer s.inflight.Done()
-		s.pumps.drain(s.ctx)
 		s.reply(&call, sc.Name, decision.Host, Reply{}, start)
 	}()
 }

@@ -349,3 +349,38 @@ with open("/rump/m", "r+b") as f:
 		t.Errorf("mmap of a rump file:\n%+v\nwant stdout %q", got, want)
 	}
 }
+
+func TestExecKeepsInheritableRumpDescriptors(t *testing.T) {
+	d := startDaemon(t)
+	python := requireProgram(t, "python3", "python3")
+	// Python's descriptors are close-on-exec unless made inheritable.
+	// After the exec, the close-on-exec one is gone on both sides (its
+	// number is free for the new program's next rump file), the
+	// inheritable one reads on, and a failed exec changed nothing.
+	got := run(t, d, []string{"PYTHON=" + python}, python, "-c", `
+import os, sys
+open("/rump/a", "w").write("aaaa"); open("/rump/b", "w").write("bbbb")
+a = os.open("/rump/a", os.O_RDONLY)
+b = os.open("/rump/b", os.O_RDONLY)
+os.set_inheritable(b, True)
+print(a, b, os.read(b, 1), flush=True)
+try:
+    os.execv("/nonexistent/program", ["x"])
+except OSError as e:
+    print("failed exec:", e.errno, os.read(a, 1), flush=True)
+os.execv(os.environ["PYTHON"], ["python3", "-c", """
+import os
+c = os.open("/rump/a", os.O_RDONLY)
+print(c, os.read(c, 2), os.read(129, 10))
+"""])
+`)
+	want := "128 129 b'b'\nfailed exec: 2 b'a'\n128 b'aa' b'bbb'\n"
+	if got.code != 0 || got.stdout != want {
+		t.Errorf("exec with rump descriptors:\n%+v\nwant stdout %q", got, want)
+	}
+	// A shell hands an open rump file to the programs it runs.
+	got = run(t, d, nil, "sh", "-c", `exec 3</rump/b; sh -c "cat <&3"`)
+	if got.code != 0 || got.stdout != "bbbb" {
+		t.Errorf("a rump descriptor inherited through exec: %+v", got)
+	}
+}

@@ -53,6 +53,9 @@ func serveStage(opts options, log *slog.Logger) error {
 // a single connection until it ends.
 func serve(opts options, serving, root *os.File, log *slog.Logger) error {
 	unix.CloseOnExec(int(serving.Fd()))
+	// Each rump process's umask applies to the files it creates; the
+	// server's own must not apply a second one.
+	unix.Umask(0)
 	s, err := rumpserver.New(rumpserver.Config{Root: opts.root, RootDir: root,
 		Console: os.Stderr, Log: log})
 	if err != nil {

@@ -24,7 +24,7 @@ import (
 //     filter on the family argument, so host sockets cost nothing);
 //   - descriptor calls whose descriptor argument is at or above p.FDOff,
 //     when p can create rump descriptors at all, and then also the calls
-//     that create processes (clone only without CLONE_THREAD);
+//     that create processes (clone only without CLONE_THREAD) and sync;
 //   - io_uring_setup fails with ENOSYS, since io_uring submissions bypass
 //     seccomp.
 //
@@ -86,7 +86,7 @@ func addRules(f *seccomp.ScmpFilter, p *decision.Policy) error {
 			if rumpFDs {
 				err = addFDRules(f, sc, p.FDOff)
 			}
-		case decision.ClassExit:
+		case decision.ClassSync:
 			if rumpFDs {
 				err = f.AddRule(seccomp.ScmpSyscall(sc.Nr), seccomp.ActNotify)
 			}

@@ -98,6 +98,7 @@ func TestFilterTrapsWhatThePolicyCanRedirect(t *testing.T) {
 			{"read below fdoff", unix.SYS_READ, [6]uintptr{fdoff - 1}, false},
 			{"read at fdoff", unix.SYS_READ, [6]uintptr{fdoff}, rumpFDs},
 			{"dup2 onto fdoff", unix.SYS_DUP2, [6]uintptr{1, fdoff + 1}, rumpFDs},
+			{"sync", unix.SYS_SYNC, [6]uintptr{}, rumpFDs},
 			{"mmap of fd 3", unix.SYS_MMAP, [6]uintptr{0, 4096, 1, mapFile, 3}, false},
 			{"mmap of fdoff", unix.SYS_MMAP, [6]uintptr{0, 4096, 1, mapFile, fdoff}, rumpFDs},
 			{"anonymous mmap", unix.SYS_MMAP,

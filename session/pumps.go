@@ -33,13 +33,6 @@ func (ps *pumps) remove(p *fdinject.Pump) {
 	delete(ps.all, p)
 }
 
-// any reports whether there is a pump.
-func (ps *pumps) any() bool {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	return len(ps.all) > 0
-}
-
 func (ps *pumps) list() []*fdinject.Pump {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()

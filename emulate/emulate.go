@@ -55,8 +55,11 @@ type Call struct {
 	Shadows *fdinject.Table
 	FDOff   int
 	// Inject installs a shadow at number fd in the target and answers the
-	// notification with fd, in one step.
-	Inject func(fd int, cloexec bool) error
+	// notification with fd, in one step: a duplicate of host descriptor
+	// src, or of the session's file shadow when src is -1.
+	Inject func(src, fd int, cloexec bool) error
+	// Sockets are the process's rump sockets.
+	Sockets *Sockets
 
 	// Replace puts host descriptor src at number fd in the target, in
 	// place of what is there, without answering the notification.

@@ -143,7 +143,11 @@ func (c *Call) shadowAt(ctx context.Context, fd int32, cloexec bool, min int) Re
 // call fails with fallback.
 func (c *Call) install(ctx context.Context, num int, fd int32, cloexec bool,
 	fallback unix.Errno) Reply {
-	err := c.Inject(num, cloexec)
+	src := -1
+	if sock := c.Sockets.Lookup(fd); sock != nil {
+		src = sock.shadow.FD()
+	}
+	err := c.Inject(src, num, cloexec)
 	if err == nil {
 		return Reply{Sent: true}
 	}
@@ -163,6 +167,7 @@ func closeHandler(ctx context.Context, c *Call) Reply {
 	// The shadow goes whatever the rump kernel says, as a host close
 	// releases the descriptor even when it reports an error.
 	c.rump(ctx, netbsd.SYS_CLOSE, sint(r))
+	c.Sockets.Remove(r)
 	return Reply{Continue: true}
 }
 
@@ -171,6 +176,12 @@ func readHandler(positional bool) handler {
 		fd, ok := c.rumpFD(0)
 		if !ok {
 			return Reply{Continue: true}
+		}
+		if c.socket(fd) != nil {
+			if positional {
+				return Reply{Errno: unix.ESPIPE}
+			}
+			return c.recv(ctx, fd, c.N.Args[1], c.N.Args[2], 0, 0, 0)
 		}
 		n := min(c.N.Args[2], maxIO)
 		buf := make([]byte, n)
@@ -206,6 +217,12 @@ func writeHandler(positional bool) handler {
 		buf := make([]byte, min(c.N.Args[2], maxIO))
 		if err := notify.ReadMemory(c.N.PID, c.N.Args[1], buf); err != nil {
 			return Reply{Errno: unix.EFAULT}
+		}
+		if c.socket(fd) != nil {
+			if positional {
+				return Reply{Errno: unix.ESPIPE}
+			}
+			return c.send(ctx, fd, buf, 0, false, 0, 0)
 		}
 		if c.Valid() != nil {
 			return Reply{Sent: true}
@@ -341,6 +358,7 @@ func (c *Call) dup(ctx context.Context, fd uint64, min int, cloexec bool) Reply 
 	if r.Errno != 0 {
 		return r
 	}
+	c.Sockets.alias(int32(r.Value), int32(fd))
 	return c.shadowAt(ctx, int32(r.Value), cloexec, min)
 }
 

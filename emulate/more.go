@@ -224,6 +224,7 @@ func dup2Handler(ctx context.Context, c *Call) Reply {
 	if !oldRump {
 		if r, ok := c.Shadows.Remove(newfd); ok {
 			c.rump(ctx, netbsd.SYS_CLOSE, sint(r))
+			c.Sockets.Remove(r)
 		}
 		return Reply{Continue: true}
 	}
@@ -244,7 +245,9 @@ func dup2Handler(ctx context.Context, c *Call) Reply {
 	}
 	if prev, ok := c.Shadows.Remove(newfd); ok {
 		c.rump(ctx, netbsd.SYS_CLOSE, sint(prev))
+		c.Sockets.Remove(prev)
 	}
+	c.Sockets.alias(int32(r.Value), old)
 	c.Shadows.Add(newfd, int32(r.Value))
 	return c.install(ctx, newfd, int32(r.Value), cloexec, unix.EBADF)
 }

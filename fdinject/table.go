@@ -11,6 +11,7 @@ package fdinject
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -145,7 +146,14 @@ const shadowName = "hijack-shadow"
 // session: a duplicate of a shadow file.
 func IsShadow(tid, fd int) bool {
 	target, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%d", tid, fd))
-	return err == nil && strings.HasPrefix(target, "/memfd:"+shadowName)
+	if err != nil {
+		return false
+	}
+	if ino, ok := strings.CutPrefix(target, "socket:["); ok {
+		n, err := strconv.ParseUint(strings.TrimSuffix(ino, "]"), 10, 64)
+		return err == nil && isSocketShadow(n)
+	}
+	return strings.HasPrefix(target, "/memfd:"+shadowName)
 }
 
 // Shadow is the host file every shadow of a session duplicates.

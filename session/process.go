@@ -12,14 +12,16 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/hijack-project/hijack/emulate"
 	"github.com/hijack-project/hijack/fdinject"
 	"github.com/hijack-project/hijack/rumpconn"
 )
 
 // process is what a session knows of one target process (thread group).
 type process struct {
-	pid    int
-	shadow *fdinject.Table
+	pid     int
+	shadow  *fdinject.Table
+	sockets *emulate.Sockets
 	// cwd is set while the working directory is in the rump kernel; cwds
 	// is the session's count of such processes.
 	cwd  atomic.Bool
@@ -72,6 +74,7 @@ func (p *process) pushFork(f fork, discard func(fork)) {
 type fork struct {
 	cookie  rumpconn.Cookie
 	shadows *fdinject.Table
+	sockets *emulate.Sockets
 	cwd     bool
 }
 
@@ -195,7 +198,8 @@ func (ps *processes) addChild(tid, pid, ppid int) (*process, error) {
 	if f == nil {
 		return ps.add(tid, pid, nil, nil)
 	}
-	child := &process{pid: pid, shadow: f.shadows, cwds: ps.cwds, forked: &f.cookie}
+	child := &process{pid: pid, shadow: f.shadows, sockets: f.sockets, cwds: ps.cwds,
+		forked: &f.cookie}
 	p, err := ps.addProcess(tid, pid, child)
 	if err == nil && p == child {
 		p.setCwd(f.cwd)
@@ -218,6 +222,7 @@ func (ps *processes) discard(f fork) {
 			f.shadows.Remove(fd)
 		}
 	}
+	f.sockets.Close()
 }
 
 // add records thread tid of process pid, creating the process, with conn as
@@ -244,6 +249,9 @@ func (ps *processes) addProcess(tid, pid int, fresh *process) (*process, error) 
 	if !ok {
 		p = fresh
 		p.umask.Store(-1)
+		if p.sockets == nil {
+			p.sockets = emulate.NewSockets()
+		}
 		if err := ps.watchLocked(p); err != nil {
 			return nil, err
 		}
@@ -326,6 +334,7 @@ func (ps *processes) exit(p *process, watch *os.File) {
 		p.shadow.Remove(fd)
 	}
 	p.setCwd(false)
+	p.sockets.Close()
 	if ps.onExit != nil {
 		ps.onExit(p)
 	}

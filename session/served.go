@@ -60,10 +60,14 @@ func (s *served) Serve(n *notify.Notification, sc *decision.Syscall, v decision.
 		N: n, Syscall: sc, Verdict: v, Conn: conn, Staging: staging,
 		Valid: func() error { return s.sess.listener.Valid(n.ID) },
 		PID:   p.pid, Shadows: p.shadow, FDOff: s.sess.policy.FDOff,
-		Inject: func(fd int, cloexec bool) error {
-			_, err := s.sess.listener.AddFD(n.ID, s.shadow.FD(), fd, cloexec, true)
+		Inject: func(src, fd int, cloexec bool) error {
+			if src < 0 {
+				src = s.shadow.FD()
+			}
+			_, err := s.sess.listener.AddFD(n.ID, src, fd, cloexec, true)
 			return err
 		},
+		Sockets: p.sockets,
 		Replace: func(fd, src int, cloexec bool) error {
 			_, err := s.sess.listener.AddFD(n.ID, src, fd, cloexec, false)
 			return err

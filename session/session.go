@@ -305,8 +305,8 @@ func (s *Session) fork(n *notify.Notification, sc *decision.Syscall, start time.
 				shadows.Remove(fd)
 			}
 		} else {
-			proc.pushFork(fork{cookie: cookie, shadows: shadows, cwd: proc.CwdInRump()},
-				s.procs.discard)
+			proc.pushFork(fork{cookie: cookie, shadows: shadows,
+				sockets: proc.sockets.Clone(), cwd: proc.CwdInRump()}, s.procs.discard)
 		}
 		s.reply(&call, sc.Name, decision.Host, Reply{}, start)
 	}()

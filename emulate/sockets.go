@@ -1,0 +1,637 @@
+package emulate
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/hijack-project/hijack/fdinject"
+	"github.com/hijack-project/hijack/netbsd"
+	"github.com/hijack-project/hijack/notify"
+)
+
+// The socket calls. A socket of a family the policy selects is made in the
+// rump kernel; its shadow mirrors its readiness (sockstate.go). A call that
+// would block in the rump kernel is first tried without blocking; when the
+// socket is a blocking one it then waits for readiness in slices, between
+// which the calling thread's signals are checked, so that a handled signal
+// ends the wait with EINTR as it would on the host: the sysproxy protocol
+// cannot cancel a call the rump kernel is blocked in.
+
+func init() {
+	for nr, h := range map[int]handler{
+		unix.SYS_SOCKET:      socketHandler,
+		unix.SYS_SOCKETPAIR:  socketpairHandler,
+		unix.SYS_BIND:        addrCall(netbsd.SYS_BIND),
+		unix.SYS_CONNECT:     connectHandler,
+		unix.SYS_LISTEN:      fdCall(netbsd.SYS_LISTEN, 1),
+		unix.SYS_ACCEPT:      acceptHandler,
+		unix.SYS_ACCEPT4:     acceptHandler,
+		unix.SYS_GETSOCKNAME: nameHandler(netbsd.SYS_GETSOCKNAME),
+		unix.SYS_GETPEERNAME: nameHandler(netbsd.SYS_GETPEERNAME),
+		unix.SYS_SETSOCKOPT:  setsockoptHandler,
+		unix.SYS_GETSOCKOPT:  getsockoptHandler,
+		unix.SYS_SHUTDOWN:    shutdownHandler,
+		unix.SYS_SENDTO:      sendtoHandler,
+		unix.SYS_RECVFROM:    recvfromHandler,
+	} {
+		handlers[nr] = h
+	}
+}
+
+// waitSlice is how long a blocking call waits in the rump kernel between
+// looks at the calling thread's signals.
+const waitSlice = 50 * time.Millisecond
+
+// socket returns the socket behind rump descriptor fd, or nil.
+func (c *Call) socket(fd uint64) *Socket { return c.Sockets.Lookup(int32(fd)) }
+
+// newSocket gives new rump socket fd a shadow and answers with its number.
+func (c *Call) newSocket(ctx context.Context, fd int32, cloexec bool) Reply {
+	shadow, err := fdinject.NewReadyShadow()
+	if err != nil {
+		c.rump(ctx, netbsd.SYS_CLOSE, sint(fd))
+		return Reply{Errno: unix.ENFILE}
+	}
+	c.Sockets.add(fd, &Socket{shadow: shadow})
+	r := c.shadowFor(ctx, fd, cloexec)
+	if !r.Sent || r.Errno != 0 {
+		c.Sockets.Remove(fd)
+		return r
+	}
+	// Its readiness is the watcher's to find.
+	c.Sockets.changed(ctx, c.Conn, c.Staging)
+	return r
+}
+
+func socketHandler(ctx context.Context, c *Call) Reply {
+	family, err := netbsd.FamilyFromLinux(int(c.arg(0)))
+	if err != nil {
+		return Reply{Errno: unix.EAFNOSUPPORT}
+	}
+	typ, err := netbsd.SocketTypeFromLinux(int(c.arg(1)) &^ unix.SOCK_CLOEXEC)
+	if err != nil {
+		return Reply{Errno: unix.EINVAL}
+	}
+	r := c.rump(ctx, netbsd.SYS___SOCKET30, uint64(family), uint64(typ), sint(c.arg(2)))
+	if r.Errno != 0 {
+		return r
+	}
+	return c.newSocket(ctx, int32(r.Value), c.arg(1)&unix.SOCK_CLOEXEC != 0)
+}
+
+// socketpairHandler makes the pair in the rump kernel. Its two shadows are
+// installed one after the other: the first with ADDFD alone, the second
+// with the answer; the numbers are written to the target in between.
+func socketpairHandler(ctx context.Context, c *Call) Reply {
+	family, err := netbsd.FamilyFromLinux(int(c.arg(0)))
+	if err != nil {
+		return Reply{Errno: unix.EAFNOSUPPORT}
+	}
+	typ, err := netbsd.SocketTypeFromLinux(int(c.arg(1)) &^ unix.SOCK_CLOEXEC)
+	if err != nil {
+		return Reply{Errno: unix.EINVAL}
+	}
+	var s staged
+	defer s.release()
+	buf := make([]byte, 8)
+	addr, err := c.stage(&s, buf)
+	if err != nil {
+		return Reply{Errno: unix.ENOMEM}
+	}
+	r := c.rump(ctx, netbsd.SYS_SOCKETPAIR, uint64(family), uint64(typ), sint(c.arg(2)), addr)
+	if r.Errno != 0 {
+		return r
+	}
+	fds := [2]int32{int32(binary.LittleEndian.Uint32(buf)), int32(binary.LittleEndian.Uint32(buf[4:]))}
+	cloexec := c.arg(1)&unix.SOCK_CLOEXEC != 0
+	var nums [2]int
+	for i, fd := range fds {
+		shadow, err := fdinject.NewReadyShadow()
+		if err == nil {
+			nums[i], err = c.Shadows.Reserve(c.PID, c.FDOff, fd)
+			if err != nil {
+				shadow.Close()
+			}
+		}
+		if err == nil {
+			c.Sockets.add(fd, &Socket{shadow: shadow})
+			err = c.Replace(nums[i], shadow.FD(), cloexec)
+			if err != nil {
+				c.Shadows.Remove(nums[i])
+				c.Sockets.Remove(fd)
+			}
+		}
+		if err != nil {
+			for j := range i {
+				c.Shadows.Remove(nums[j])
+				c.Sockets.Remove(fds[j])
+			}
+			c.rump(ctx, netbsd.SYS_CLOSE, sint(fds[0]))
+			c.rump(ctx, netbsd.SYS_CLOSE, sint(fds[1]))
+			return Reply{Errno: unix.EMFILE}
+		}
+	}
+	c.Sockets.changed(ctx, c.Conn, c.Staging)
+	out := make([]byte, 8)
+	binary.LittleEndian.PutUint32(out, uint32(nums[0]))
+	binary.LittleEndian.PutUint32(out[4:], uint32(nums[1]))
+	if err := c.copyOut(c.N.Args[3], out); err != nil {
+		return Reply{Errno: unix.EFAULT}
+	}
+	return Reply{}
+}
+
+// sockaddrIn reads the Linux socket address of length alen at addr and
+// stages it in NetBSD form.
+func (c *Call) sockaddrIn(s *staged, addr, alen uint64) (uint64, uint64, Reply, bool) {
+	if alen > 128 {
+		return 0, 0, Reply{Errno: unix.EINVAL}, false
+	}
+	buf := make([]byte, alen)
+	if err := notify.ReadMemory(c.N.PID, addr, buf); err != nil {
+		return 0, 0, Reply{Errno: unix.EFAULT}, false
+	}
+	sa, err := netbsd.SockaddrFromLinux(buf)
+	if err != nil {
+		if strings.Contains(err.Error(), "equivalent") {
+			return 0, 0, Reply{Errno: unix.EOPNOTSUPP}, false
+		}
+		return 0, 0, Reply{Errno: unix.EINVAL}, false
+	}
+	a, err := c.stage(s, sa)
+	if err != nil {
+		return 0, 0, Reply{Errno: unix.ENOMEM}, false
+	}
+	return a, uint64(len(sa)), Reply{}, true
+}
+
+// addrCall serves bind: a descriptor and a socket address.
+func addrCall(nr netbsd.Sysno) handler {
+	return func(ctx context.Context, c *Call) Reply {
+		fd, ok := c.rumpFD(0)
+		if !ok {
+			return Reply{Continue: true}
+		}
+		var s staged
+		defer s.release()
+		a, alen, r, ok := c.sockaddrIn(&s, c.N.Args[1], c.N.Args[2])
+		if !ok {
+			return r
+		}
+		return c.rump(ctx, nr, fd, a, alen)
+	}
+}
+
+// connectHandler serves connect. A nonblocking connect answers
+// EINPROGRESS and leaves the shadow unwritable until it completes; a
+// blocking one waits in the rump kernel.
+func connectHandler(ctx context.Context, c *Call) Reply {
+	fd, ok := c.rumpFD(0)
+	if !ok {
+		return Reply{Continue: true}
+	}
+	var s staged
+	defer s.release()
+	a, alen, r, ok := c.sockaddrIn(&s, c.N.Args[1], c.N.Args[2])
+	if !ok {
+		return r
+	}
+	r = c.rump(ctx, netbsd.SYS_CONNECT, fd, a, alen)
+	if sock := c.socket(fd); sock != nil {
+		if r.Errno == unix.EINPROGRESS || r.Errno == unix.EALREADY {
+			c.lost(ctx, sock, false, true)
+		} else {
+			c.lost(ctx, sock, true, true) // connected or failed: look again
+		}
+	}
+	return r
+}
+
+// lost is told that sock may have lost readiness for reading or writing:
+// the shadow shows it no longer and the watcher polls for it.
+func (c *Call) lost(ctx context.Context, sock *Socket, read, write bool) {
+	r, w := sock.shadow.State()
+	if (!read || !r) && (!write || !w) {
+		return
+	}
+	sock.shadow.Set(r && !read, w && !write)
+	c.Sockets.changed(ctx, c.Conn, c.Staging)
+}
+
+// blocking reports whether rump descriptor fd blocks.
+func (c *Call) blocking(ctx context.Context, fd uint64) bool {
+	r := c.rump(ctx, netbsd.SYS_FCNTL, fd, netbsd.F_GETFL, 0)
+	return r.Errno == 0 && r.Value&netbsd.O_NONBLOCK == 0
+}
+
+// wait waits until rump descriptor fd is ready for events, or a signal the
+// thread handles is pending (EINTR), or the call is withdrawn.
+func (c *Call) wait(ctx context.Context, fd uint64, events int16) Reply {
+	var s staged
+	defer s.release()
+	buf := netbsd.EncodePollFds([]unix.PollFd{{Fd: int32(fd), Events: events}})
+	addr, err := c.stage(&s, buf)
+	if err != nil {
+		return Reply{Errno: unix.ENOMEM}
+	}
+	for {
+		r := c.rump(ctx, netbsd.SYS_POLL, addr, 1, uint64(waitSlice.Milliseconds()))
+		if r.Errno != 0 || r.Value > 0 {
+			return r
+		}
+		if c.Valid() != nil {
+			return Reply{Sent: true}
+		}
+		if interrupted(c.N.PID) {
+			return Reply{Errno: unix.EINTR}
+		}
+	}
+}
+
+// interrupted reports whether thread tid has a signal pending that it
+// neither blocks nor ignores and handles: one the host would interrupt a
+// blocking call for. A fatal one needs no check: it kills the thread, and
+// the notification is withdrawn.
+func interrupted(tid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", tid))
+	if err != nil {
+		return false
+	}
+	var pnd, shd, blk, cgt uint64
+	for _, line := range strings.Split(string(data), "\n") {
+		k, v, ok := strings.Cut(line, ":\t")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		if err != nil {
+			continue
+		}
+		switch k {
+		case "SigPnd":
+			pnd = n
+		case "ShdPnd":
+			shd = n
+		case "SigBlk":
+			blk = n
+		case "SigCgt":
+			cgt = n
+		}
+	}
+	return (pnd|shd)&^blk&cgt != 0
+}
+
+// acceptHandler serves accept and accept4 with NetBSD's paccept.
+func acceptHandler(ctx context.Context, c *Call) Reply {
+	fd, ok := c.rumpFD(0)
+	if !ok {
+		return Reply{Continue: true}
+	}
+	var linuxFlags int
+	if c.N.Nr == unix.SYS_ACCEPT4 {
+		linuxFlags = int(c.arg(3))
+		if linuxFlags&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) != 0 {
+			return Reply{Errno: unix.EINVAL}
+		}
+	}
+	flags, _ := netbsd.SocketFlagsFromLinux(linuxFlags &^ unix.SOCK_CLOEXEC)
+	var s staged
+	defer s.release()
+	nameBuf := make([]byte, 128)
+	lenBuf := make([]byte, 4)
+	binary.LittleEndian.PutUint32(lenBuf, uint32(len(nameBuf)))
+	nameAddr, err1 := c.stage(&s, nameBuf)
+	lenAddr, err2 := c.stage(&s, lenBuf)
+	if err1 != nil || err2 != nil {
+		return Reply{Errno: unix.ENOMEM}
+	}
+	sock := c.socket(fd)
+	var r Reply
+	for {
+		// The listener is polled first, so paccept does not block
+		// unless another thread takes the connection in between.
+		r = c.rump(ctx, netbsd.SYS_POLL, c.pollArg(&s, fd, unix.POLLIN), 1, 0)
+		if r.Errno == 0 && r.Value > 0 {
+			r = c.rump(ctx, netbsd.SYS_PACCEPT, fd, nameAddr, lenAddr, 0, uint64(flags))
+			break
+		}
+		if r.Errno != 0 {
+			return r
+		}
+		if !c.blocking(ctx, fd) {
+			r = Reply{Errno: unix.EAGAIN}
+			break
+		}
+		if w := c.wait(ctx, fd, unix.POLLIN); w.Errno != 0 || w.Sent {
+			return w
+		}
+	}
+	if sock != nil {
+		c.lost(ctx, sock, true, false)
+	}
+	if r.Errno != 0 {
+		return r
+	}
+	newfd := int32(r.Value)
+	if c.N.Args[1] != 0 {
+		if res := c.nameOut(nameBuf, lenBuf, c.N.Args[1], c.N.Args[2]); res.Errno != 0 {
+			c.rump(ctx, netbsd.SYS_CLOSE, sint(newfd))
+			return res
+		}
+	}
+	return c.newSocket(ctx, newfd, linuxFlags&unix.SOCK_CLOEXEC != 0)
+}
+
+// pollArg stages one struct pollfd.
+func (c *Call) pollArg(s *staged, fd uint64, events int16) uint64 {
+	a, err := c.stage(s, netbsd.EncodePollFds([]unix.PollFd{{Fd: int32(fd), Events: events}}))
+	if err != nil {
+		return 0
+	}
+	return a
+}
+
+// nameOut writes the NetBSD address in name, of the length in lenBuf, to
+// the target's buffer at addr, of the length at lenAddr, as Linux does:
+// truncated to the buffer, with the full length written back.
+func (c *Call) nameOut(name, lenBuf []byte, addr, lenAddr uint64) Reply {
+	n := min(int(binary.LittleEndian.Uint32(lenBuf)), len(name))
+	sa, err := netbsd.SockaddrToLinux(name[:n])
+	if err != nil {
+		sa = nil // an address Linux cannot express: none
+	}
+	var ulen [4]byte
+	if err := notify.ReadMemory(c.N.PID, lenAddr, ulen[:]); err != nil {
+		return Reply{Errno: unix.EFAULT}
+	}
+	room := int(int32(binary.LittleEndian.Uint32(ulen[:])))
+	if room < 0 {
+		return Reply{Errno: unix.EINVAL}
+	}
+	if err := c.copyOut(addr, sa[:min(room, len(sa))]); err != nil {
+		return Reply{Errno: unix.EFAULT}
+	}
+	binary.LittleEndian.PutUint32(ulen[:], uint32(len(sa)))
+	if err := c.copyOut(lenAddr, ulen[:]); err != nil {
+		return Reply{Errno: unix.EFAULT}
+	}
+	return Reply{}
+}
+
+// nameHandler serves getsockname and getpeername.
+func nameHandler(nr netbsd.Sysno) handler {
+	return func(ctx context.Context, c *Call) Reply {
+		fd, ok := c.rumpFD(0)
+		if !ok {
+			return Reply{Continue: true}
+		}
+		var s staged
+		defer s.release()
+		name := make([]byte, 128)
+		lenBuf := make([]byte, 4)
+		binary.LittleEndian.PutUint32(lenBuf, uint32(len(name)))
+		a1, err1 := c.stage(&s, name)
+		a2, err2 := c.stage(&s, lenBuf)
+		if err1 != nil || err2 != nil {
+			return Reply{Errno: unix.ENOMEM}
+		}
+		if r := c.rump(ctx, nr, fd, a1, a2); r.Errno != 0 {
+			return r
+		}
+		return c.nameOut(name, lenBuf, c.N.Args[1], c.N.Args[2])
+	}
+}
+
+func setsockoptHandler(ctx context.Context, c *Call) Reply {
+	fd, ok := c.rumpFD(0)
+	if !ok {
+		return Reply{Continue: true}
+	}
+	level, name := int(c.arg(1)), int(c.arg(2))
+	nlevel, nname, err := netbsd.SockoptFromLinux(level, name)
+	if err != nil {
+		return Reply{Errno: unix.ENOPROTOOPT}
+	}
+	vlen := c.N.Args[4]
+	if vlen > 4096 {
+		return Reply{Errno: unix.EINVAL}
+	}
+	val := make([]byte, vlen)
+	if err := notify.ReadMemory(c.N.PID, c.N.Args[3], val); err != nil {
+		return Reply{Errno: unix.EFAULT}
+	}
+	nval, err := netbsd.SockoptValueFromLinux(level, name, val)
+	if err != nil {
+		return Reply{Errno: unix.EINVAL}
+	}
+	var s staged
+	defer s.release()
+	a, err := c.stage(&s, nval)
+	if err != nil {
+		return Reply{Errno: unix.ENOMEM}
+	}
+	return c.rump(ctx, netbsd.SYS_SETSOCKOPT, fd, uint64(nlevel), uint64(nname), a,
+		uint64(len(nval)))
+}
+
+func getsockoptHandler(ctx context.Context, c *Call) Reply {
+	fd, ok := c.rumpFD(0)
+	if !ok {
+		return Reply{Continue: true}
+	}
+	level, name := int(c.arg(1)), int(c.arg(2))
+	nlevel, nname, err := netbsd.SockoptFromLinux(level, name)
+	if err != nil {
+		return Reply{Errno: unix.ENOPROTOOPT}
+	}
+	var ulen [4]byte
+	if err := notify.ReadMemory(c.N.PID, c.N.Args[4], ulen[:]); err != nil {
+		return Reply{Errno: unix.EFAULT}
+	}
+	room := int(int32(binary.LittleEndian.Uint32(ulen[:])))
+	if room < 0 {
+		return Reply{Errno: unix.EINVAL}
+	}
+	var s staged
+	defer s.release()
+	val := make([]byte, 256)
+	lenBuf := make([]byte, 4)
+	binary.LittleEndian.PutUint32(lenBuf, uint32(len(val)))
+	a1, err1 := c.stage(&s, val)
+	a2, err2 := c.stage(&s, lenBuf)
+	if err1 != nil || err2 != nil {
+		return Reply{Errno: unix.ENOMEM}
+	}
+	if r := c.rump(ctx, netbsd.SYS_GETSOCKOPT, fd, uint64(nlevel), uint64(nname), a1, a2); r.Errno != 0 {
+		return r
+	}
+	n := min(int(binary.LittleEndian.Uint32(lenBuf)), len(val))
+	lval, err := netbsd.SockoptValueToLinux(level, name, val[:n])
+	if err != nil {
+		return Reply{Errno: unix.EINVAL}
+	}
+	out := lval[:min(room, len(lval))]
+	if err := c.copyOut(c.N.Args[3], out); err != nil {
+		return Reply{Errno: unix.EFAULT}
+	}
+	binary.LittleEndian.PutUint32(ulen[:], uint32(len(out)))
+	if err := c.copyOut(c.N.Args[4], ulen[:]); err != nil {
+		return Reply{Errno: unix.EFAULT}
+	}
+	return Reply{}
+}
+
+func shutdownHandler(ctx context.Context, c *Call) Reply {
+	fd, ok := c.rumpFD(0)
+	if !ok {
+		return Reply{Continue: true}
+	}
+	// SHUT_RD, SHUT_WR and SHUT_RDWR are 0, 1 and 2 on both systems.
+	r := c.rump(ctx, netbsd.SYS_SHUTDOWN, fd, sint(c.arg(1)))
+	if sock := c.socket(fd); sock != nil {
+		c.lost(ctx, sock, false, false)
+		c.Sockets.changed(ctx, c.Conn, c.Staging)
+	}
+	return r
+}
+
+// msgFlags translates send and receive flags; the hints NetBSD lacks
+// (MSG_MORE, MSG_CONFIRM) are dropped.
+func msgFlags(linux int) (int, error) {
+	hints := unix.MSG_MORE | unix.MSG_CONFIRM
+	return netbsd.MsgFlagsFromLinux(linux &^ hints)
+}
+
+func sendtoHandler(ctx context.Context, c *Call) Reply {
+	fd, ok := c.rumpFD(0)
+	if !ok {
+		return Reply{Continue: true}
+	}
+	flags, err := msgFlags(int(c.arg(3)))
+	if err != nil {
+		return Reply{Errno: unix.EOPNOTSUPP}
+	}
+	buf := make([]byte, min(c.N.Args[2], maxIO))
+	if err := notify.ReadMemory(c.N.PID, c.N.Args[1], buf); err != nil {
+		return Reply{Errno: unix.EFAULT}
+	}
+	var s staged
+	defer s.release()
+	to, tolen := uint64(0), uint64(0)
+	if c.N.Args[4] != 0 {
+		var r Reply
+		if to, tolen, r, ok = c.sockaddrIn(&s, c.N.Args[4], c.N.Args[5]); !ok {
+			return r
+		}
+	}
+	return c.send(ctx, fd, buf, flags, c.arg(3)&unix.MSG_NOSIGNAL != 0, to, tolen)
+}
+
+// send sends buf on rump socket fd, to the staged address to when given,
+// blocking as the socket does.
+func (c *Call) send(ctx context.Context, fd uint64, buf []byte, flags int, nosignal bool,
+	to, tolen uint64) Reply {
+	var s staged
+	defer s.release()
+	addr, err := c.stage(&s, buf)
+	if err != nil {
+		return Reply{Errno: unix.ENOMEM}
+	}
+	sock := c.socket(fd)
+	try := uint64(flags | netbsd.MSG_DONTWAIT | netbsd.MSG_NOSIGNAL)
+	var r Reply
+	for {
+		r = c.rump(ctx, netbsd.SYS_SENDTO, fd, addr, uint64(len(buf)), try, to, tolen)
+		if r.Errno != unix.EAGAIN || flags&netbsd.MSG_DONTWAIT != 0 || !c.blocking(ctx, fd) {
+			break
+		}
+		if w := c.wait(ctx, fd, unix.POLLOUT); w.Errno != 0 || w.Sent {
+			return w
+		}
+	}
+	if sock != nil && (r.Errno == unix.EAGAIN || r.Errno == 0 && r.Value < int64(len(buf))) {
+		c.lost(ctx, sock, false, true)
+	}
+	if r.Errno == unix.EPIPE && !nosignal {
+		// The host would raise SIGPIPE in the sending thread.
+		unix.Tgkill(c.PID, c.N.PID, unix.SIGPIPE)
+	}
+	return r
+}
+
+func recvfromHandler(ctx context.Context, c *Call) Reply {
+	fd, ok := c.rumpFD(0)
+	if !ok {
+		return Reply{Continue: true}
+	}
+	flags, err := msgFlags(int(c.arg(3)))
+	if err != nil {
+		return Reply{Errno: unix.EOPNOTSUPP}
+	}
+	return c.recv(ctx, fd, c.N.Args[1], c.N.Args[2], flags, c.N.Args[4], c.N.Args[5])
+}
+
+// recv receives into the target's buffer at buf of size n from rump socket
+// fd, with the sender's address to from and fromLen when from is not 0,
+// blocking as the socket does.
+func (c *Call) recv(ctx context.Context, fd, buf, n uint64, flags int, from, fromLen uint64) Reply {
+	n = min(n, maxIO)
+	var s staged
+	defer s.release()
+	data := make([]byte, n)
+	name := make([]byte, 128)
+	lenBuf := make([]byte, 4)
+	binary.LittleEndian.PutUint32(lenBuf, uint32(len(name)))
+	a, err := c.stage(&s, data)
+	if err != nil {
+		return Reply{Errno: unix.ENOMEM}
+	}
+	na, nl := uint64(0), uint64(0)
+	if from != 0 {
+		na, err = c.stage(&s, name)
+		if err == nil {
+			nl, err = c.stage(&s, lenBuf)
+		}
+		if err != nil {
+			return Reply{Errno: unix.ENOMEM}
+		}
+	}
+	sock := c.socket(fd)
+	try := uint64(flags | netbsd.MSG_DONTWAIT)
+	var r Reply
+	for {
+		r = c.rump(ctx, netbsd.SYS_RECVFROM, fd, a, n, try, na, nl)
+		if r.Errno != unix.EAGAIN || flags&netbsd.MSG_DONTWAIT != 0 || !c.blocking(ctx, fd) {
+			break
+		}
+		if w := c.wait(ctx, fd, unix.POLLIN); w.Errno != 0 || w.Sent {
+			return w
+		}
+	}
+	// A short receive most likely emptied the socket; if it did not, the
+	// watcher finds it readable again at once. End of file stays readable.
+	if sock != nil && flags&netbsd.MSG_PEEK == 0 &&
+		(r.Errno == unix.EAGAIN || r.Errno == 0 && r.Value > 0 && uint64(r.Value) < n) {
+		c.lost(ctx, sock, true, false)
+	}
+	if r.Errno != 0 {
+		return r
+	}
+	got := min(uint64(r.Value), n)
+	if err := c.copyOut(buf, data[:got]); err != nil {
+		return Reply{Errno: unix.EFAULT}
+	}
+	if from != 0 && fromLen != 0 {
+		if res := c.nameOut(name, lenBuf, from, fromLen); res.Errno != 0 {
+			return res
+		}
+	}
+	return Reply{Value: r.Value}
+}

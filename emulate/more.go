@@ -83,6 +83,9 @@ func vectorHandler(write bool, offArg int) handler {
 				return Reply{Sent: true}
 			}
 		}
+		if c.socket(fd) != nil {
+			return c.socketVector(ctx, fd, write, offArg >= 0, iov, buf)
+		}
 		var s staged
 		defer s.release()
 		addr, serr := c.stage(&s, buf)
@@ -114,6 +117,29 @@ func vectorHandler(write bool, offArg int) handler {
 }
 
 type iovec struct{ base, len uint64 }
+
+// socketVector serves readv and writev on a rump socket, which may block
+// and whose readiness they change, as recv and send do.
+func (c *Call) socketVector(ctx context.Context, fd uint64, write, positional bool,
+	iov []iovec, buf []byte) Reply {
+	if positional {
+		return Reply{Errno: unix.ESPIPE}
+	}
+	if write {
+		return c.send(ctx, fd, buf, 0, false, 0, 0)
+	}
+	got, r := c.receive(ctx, fd, uint64(len(buf)), 0, false, nil)
+	if r.Errno != 0 || r.Sent {
+		return r
+	}
+	if err := c.Valid(); err != nil {
+		return Reply{Sent: true}
+	}
+	if err := scatter(c.N.PID, iov, got.data); err != nil {
+		return Reply{Errno: unix.EFAULT}
+	}
+	return Reply{Value: got.n}
+}
 
 // iovecs reads the target's iovec array, which has the same layout on both
 // systems.

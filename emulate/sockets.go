@@ -544,11 +544,21 @@ func (c *Call) send(ctx context.Context, fd uint64, buf []byte, flags int, nosig
 	if err != nil {
 		return Reply{Errno: unix.ENOMEM}
 	}
+	return c.sending(ctx, fd, len(buf), flags, nosignal, func(try uint64) Reply {
+		return c.rump(ctx, netbsd.SYS_SENDTO, fd, addr, uint64(len(buf)), try, to, tolen)
+	})
+}
+
+// sending runs a send of n bytes on rump socket fd with flags, calling op
+// with the flags to try it with, until it does not block or the socket is a
+// nonblocking one.
+func (c *Call) sending(ctx context.Context, fd uint64, n int, flags int, nosignal bool,
+	op func(try uint64) Reply) Reply {
 	sock := c.socket(fd)
 	try := uint64(flags | netbsd.MSG_DONTWAIT | netbsd.MSG_NOSIGNAL)
 	var r Reply
 	for {
-		r = c.rump(ctx, netbsd.SYS_SENDTO, fd, addr, uint64(len(buf)), try, to, tolen)
+		r = op(try)
 		if r.Errno != unix.EAGAIN || flags&netbsd.MSG_DONTWAIT != 0 || !c.blocking(ctx, fd) {
 			break
 		}
@@ -556,7 +566,7 @@ func (c *Call) send(ctx context.Context, fd uint64, buf []byte, flags int, nosig
 			return w
 		}
 	}
-	if sock != nil && (r.Errno == unix.EAGAIN || r.Errno == 0 && r.Value < int64(len(buf))) {
+	if sock != nil && (r.Errno == unix.EAGAIN || r.Errno == 0 && r.Value < int64(n)) {
 		c.lost(ctx, sock, false, true)
 	}
 	if r.Errno == unix.EPIPE && !nosignal {
@@ -582,37 +592,77 @@ func recvfromHandler(ctx context.Context, c *Call) Reply {
 // fd, with the sender's address to from and fromLen when from is not 0,
 // blocking as the socket does.
 func (c *Call) recv(ctx context.Context, fd, buf, n uint64, flags int, from, fromLen uint64) Reply {
-	n = min(n, maxIO)
+	got, r := c.receive(ctx, fd, min(n, maxIO), flags, from != 0 && fromLen != 0, nil)
+	if r.Errno != 0 || r.Sent {
+		return r
+	}
+	if err := c.copyOut(buf, got.data); err != nil {
+		return Reply{Errno: unix.EFAULT}
+	}
+	if from != 0 && fromLen != 0 {
+		if res := c.nameOut(got.name, got.nameLen, from, fromLen); res.Errno != 0 {
+			return res
+		}
+	}
+	return Reply{Value: got.n}
+}
+
+// received is what one receive got.
+type received struct {
+	n       int64  // the call's value: bytes received (more than data holds with MSG_TRUNC)
+	data    []byte // what was received
+	name    []byte // the sender's NetBSD address, when asked for
+	nameLen []byte // its length, as the kernel wrote it
+	msg     []byte // the NetBSD msghdr, for recvmsg
+	control []byte // its control buffer
+}
+
+// receive receives up to n bytes from rump socket fd, blocking as the socket
+// does, with the sender's address when withName. With msg set it receives
+// with recvmsg instead: msg is then called with the staged data and name
+// buffers and returns the staged NetBSD msghdr to pass.
+func (c *Call) receive(ctx context.Context, fd, n uint64, flags int, withName bool,
+	msg func(s *staged, data, name uint64, got *received) (uint64, Reply)) (received, Reply) {
 	var s staged
 	defer s.release()
-	data := make([]byte, n)
-	name := make([]byte, 128)
-	lenBuf := make([]byte, 4)
-	binary.LittleEndian.PutUint32(lenBuf, uint32(len(name)))
-	a, err := c.stage(&s, data)
+	got := received{data: make([]byte, n)}
+	a, err := c.stage(&s, got.data)
 	if err != nil {
-		return Reply{Errno: unix.ENOMEM}
+		return got, Reply{Errno: unix.ENOMEM}
 	}
 	na, nl := uint64(0), uint64(0)
-	if from != 0 {
-		na, err = c.stage(&s, name)
+	if withName {
+		got.name, got.nameLen = make([]byte, 128), make([]byte, 4)
+		binary.LittleEndian.PutUint32(got.nameLen, uint32(len(got.name)))
+		na, err = c.stage(&s, got.name)
 		if err == nil {
-			nl, err = c.stage(&s, lenBuf)
+			nl, err = c.stage(&s, got.nameLen)
 		}
 		if err != nil {
-			return Reply{Errno: unix.ENOMEM}
+			return got, Reply{Errno: unix.ENOMEM}
+		}
+	}
+	var msgAddr uint64
+	if msg != nil {
+		var r Reply
+		if msgAddr, r = msg(&s, a, na, &got); r.Errno != 0 {
+			return got, r
 		}
 	}
 	sock := c.socket(fd)
 	try := uint64(flags | netbsd.MSG_DONTWAIT)
 	var r Reply
 	for {
-		r = c.rump(ctx, netbsd.SYS_RECVFROM, fd, a, n, try, na, nl)
+		if msg != nil {
+			r = c.rump(ctx, netbsd.SYS_RECVMSG, fd, msgAddr, try)
+		} else {
+			r = c.rump(ctx, netbsd.SYS_RECVFROM, fd, a, n, try, na, nl)
+		}
 		if r.Errno != unix.EAGAIN || flags&netbsd.MSG_DONTWAIT != 0 || !c.blocking(ctx, fd) {
 			break
 		}
 		if w := c.wait(ctx, fd, unix.POLLIN); w.Errno != 0 || w.Sent {
-			return w
+			return got, w
 		}
 	}
 	// A short receive most likely emptied the socket; if it did not, the
@@ -622,16 +672,9 @@ func (c *Call) recv(ctx context.Context, fd, buf, n uint64, flags int, from, fro
 		c.lost(ctx, sock, true, false)
 	}
 	if r.Errno != 0 {
-		return r
+		return got, r
 	}
-	got := min(uint64(r.Value), n)
-	if err := c.copyOut(buf, data[:got]); err != nil {
-		return Reply{Errno: unix.EFAULT}
-	}
-	if from != 0 && fromLen != 0 {
-		if res := c.nameOut(name, lenBuf, from, fromLen); res.Errno != 0 {
-			return res
-		}
-	}
-	return Reply{Value: r.Value}
+	got.n = r.Value
+	got.data = got.data[:min(uint64(max(r.Value, 0)), n)]
+	return got, Reply{}
 }

@@ -552,7 +552,10 @@ func tarListing(out string) []string {
 			continue
 		}
 		f[1] = "OWNER"
-		if f[0][0] == 'l' {
+		// Links get the time of their making; so do directories with a
+		// tar that does not restore their times (busybox), which differs
+		// between two extractions made a second apart.
+		if f[0][0] == 'l' || f[0][0] == 'd' {
 			f[3], f[4] = "DATE", "TIME"
 		}
 		lines = append(lines, f)

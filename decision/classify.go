@@ -45,6 +45,11 @@ type Verdict struct {
 	// call is about descriptor FD itself, and RumpPaths[0] is empty.
 	ViaFD bool
 	FD    int
+	// Sysctl is set when the call's paths name the sysctl tree through
+	// /proc/sys and the policy sends sysctl to the rump kernel; RumpPaths
+	// then hold the node names below /proc/sys, "kern/hostname" for
+	// /proc/sys/kern/hostname, "" for /proc/sys itself.
+	Sysctl bool
 }
 
 // Target is what classification needs to know of the calling process.
@@ -127,6 +132,11 @@ func (p *Policy) classifyPaths(sc *Syscall, args [6]uint64, paths []Path, t Targ
 			return Verdict{Decision: Rump, RumpPaths: []string{""}, ViaFD: true, FD: fd}
 		}
 	}
+	if p.Sysctl {
+		if v, ok := classifySysctl(paths); ok {
+			return v
+		}
+	}
 	var rumpPaths []string
 	host, rump := false, false
 	for i, arg := range sc.Paths {
@@ -190,4 +200,36 @@ func procFD(name string) (int, bool) {
 		fd = fd*10 + int(r-'0')
 	}
 	return fd, true
+}
+
+// classifySysctl decides a path call of a policy with sysctl=yes whose
+// first path is below /proc/sys.
+func classifySysctl(paths []Path) (Verdict, bool) {
+	var names []string
+	for i, pa := range paths {
+		name, ok := sysctlName(pa)
+		if !ok {
+			if i == 0 {
+				return Verdict{}, false
+			}
+			return Verdict{Decision: Refused, Errno: unix.EXDEV}, true
+		}
+		names = append(names, name)
+	}
+	if len(names) == 0 {
+		return Verdict{}, false
+	}
+	return Verdict{Decision: Rump, RumpPaths: names, Sysctl: true}, true
+}
+
+// sysctlName returns the node name of an absolute path below /proc/sys.
+func sysctlName(pa Path) (string, bool) {
+	if !pa.OK {
+		return "", false
+	}
+	rest, ok := strings.CutPrefix(pa.Name, "/proc/sys")
+	if !ok || rest != "" && rest[0] != '/' {
+		return "", false
+	}
+	return strings.Trim(rest, "/"), true
 }

@@ -58,8 +58,9 @@ type Call struct {
 	// notification with fd, in one step: a duplicate of host descriptor
 	// src, or of the session's file shadow when src is -1.
 	Inject func(src, fd int, cloexec bool) error
-	// Sockets are the process's rump sockets.
+	// Sockets are the process's rump sockets, Sysctl its /proc/sys files.
 	Sockets *Sockets
+	Sysctl  *SysctlFiles
 
 	// Replace puts host descriptor src at number fd in the target, in
 	// place of what is there, without answering the notification.
@@ -88,6 +89,14 @@ func Supported(nr int) bool { return handlers[nr] != nil }
 
 // Serve performs c in the rump kernel and returns the reply for the target.
 func Serve(ctx context.Context, c *Call) Reply {
+	c.flushSysctl(ctx)
+	if c.Verdict.Sysctl {
+		return serveSysctl(ctx, c)
+	}
+	if c.foreignDirfd() {
+		// A /proc/sys file or directory hijackd made on the host.
+		return Reply{Continue: true}
+	}
 	if c.Verdict.ViaFD {
 		v := c.Verdict
 		v.ViaFD = false
@@ -100,6 +109,23 @@ func Serve(ctx context.Context, c *Call) Reply {
 		return Reply{Errno: unix.ENOSYS}
 	}
 	return h(ctx, c)
+}
+
+// foreignDirfd reports whether the directory descriptor of a path call is
+// a host file of fdinject.Foreign.
+func (c *Call) foreignDirfd() bool {
+	if c.Syscall == nil || c.Syscall.Class != decision.ClassPath {
+		return false
+	}
+	for _, p := range c.Syscall.Paths {
+		if p.Dirfd == decision.NoDirfd {
+			continue
+		}
+		if r, ok := c.Shadows.Lookup(int(c.arg(p.Dirfd))); ok && r == fdinject.Foreign {
+			return true
+		}
+	}
+	return false
 }
 
 // staged is a set of staged buffers, released together.

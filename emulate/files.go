@@ -5,6 +5,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/hijack-project/hijack/fdinject"
 	"github.com/hijack-project/hijack/netbsd"
 	"github.com/hijack-project/hijack/notify"
 )
@@ -65,7 +66,7 @@ func fails(e unix.Errno) handler {
 // rumpFD returns the rump descriptor behind the shadow in argument i.
 func (c *Call) rumpFD(i int) (uint64, bool) {
 	r, ok := c.Shadows.Lookup(int(c.arg(i)))
-	return sint(r), ok
+	return sint(r), ok && r != fdinject.Foreign
 }
 
 // openHandler serves open, creat and openat: flags argument flagsArg (-1
@@ -162,6 +163,10 @@ func (c *Call) install(ctx context.Context, num int, fd int32, cloexec bool,
 func closeHandler(ctx context.Context, c *Call) Reply {
 	r, ok := c.Shadows.Remove(int(c.arg(0)))
 	if !ok {
+		return Reply{Continue: true}
+	}
+	if r == fdinject.Foreign {
+		c.closeSysctl(ctx, int(c.arg(0)))
 		return Reply{Continue: true}
 	}
 	// The shadow goes whatever the rump kernel says, as a host close

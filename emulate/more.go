@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/hijack-project/hijack/fdinject"
 	"github.com/hijack-project/hijack/netbsd"
 	"github.com/hijack-project/hijack/notify"
 )
@@ -247,6 +248,13 @@ func dup2Handler(ctx context.Context, c *Call) Reply {
 		return Reply{Errno: unix.EINVAL}
 	}
 	old, oldRump := c.Shadows.Lookup(oldfd)
+	if old == fdinject.Foreign {
+		// A /proc/sys file: the host duplicates it, and what is written
+		// through the copy is set when the process next makes a rump
+		// call or exits.
+		c.Sysctl.keep(oldfd)
+		oldRump = false
+	}
 	if !oldRump {
 		if r, ok := c.Shadows.Remove(newfd); ok {
 			c.rump(ctx, netbsd.SYS_CLOSE, sint(r))

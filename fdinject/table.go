@@ -70,6 +70,11 @@ func (t *Table) Remove(fd int) (int32, bool) {
 // rumpclient's calls on its old descriptors fail.
 const Stale int32 = -1
 
+// Foreign is the rump descriptor recorded for a number that holds a host
+// file hijackd made for the target (a /proc/sys file): calls on it are the
+// host's, but its close must be seen.
+const Foreign int32 = -2
+
 // Invalidate marks every shadow stale, for when the rump process the table
 // referred to has been replaced by a new one. The shadows stay until the
 // target closes them.

@@ -2,6 +2,7 @@ package session
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"slices"
@@ -22,6 +23,7 @@ type process struct {
 	pid     int
 	shadow  *fdinject.Table
 	sockets *emulate.Sockets
+	sysctl  *emulate.SysctlFiles
 	// cwd is set while the working directory is in the rump kernel; cwds
 	// is the session's count of such processes.
 	cwd  atomic.Bool
@@ -252,6 +254,7 @@ func (ps *processes) addProcess(tid, pid int, fresh *process) (*process, error) 
 		if p.sockets == nil {
 			p.sockets = emulate.NewSockets()
 		}
+		p.sysctl = emulate.NewSysctlFiles()
 		if err := ps.watchLocked(p); err != nil {
 			return nil, err
 		}
@@ -323,8 +326,11 @@ func (ps *processes) exit(p *process, watch *os.File) {
 		unclaimed = append(unclaimed, fork{cookie: *p.forked})
 		p.forked = nil
 	}
+	staging := p.staging
 	p.mu.Unlock()
 	if conn != nil {
+		// What it wrote to /proc/sys through a shell's redirection.
+		p.sysctl.Flush(context.Background(), conn, staging)
 		conn.Close() // the rump process ends with the host process
 	}
 	for _, f := range unclaimed {
@@ -335,6 +341,7 @@ func (ps *processes) exit(p *process, watch *os.File) {
 	}
 	p.setCwd(false)
 	p.sockets.Close()
+	p.sysctl.Close()
 	if ps.onExit != nil {
 		ps.onExit(p)
 	}

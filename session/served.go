@@ -68,6 +68,7 @@ func (s *served) Serve(n *notify.Notification, sc *decision.Syscall, v decision.
 			return err
 		},
 		Sockets: p.sockets,
+		Sysctl:  p.sysctl,
 		Replace: func(fd, src int, cloexec bool) error {
 			_, err := s.sess.listener.AddFD(n.ID, src, fd, cloexec, false)
 			return err

@@ -334,3 +334,61 @@ func TestFileCallsOnARealRumpServer(t *testing.T) {
 			diff, got.stderr)
 	}
 }
+
+func TestSysctlFromTheRumpKernel(t *testing.T) {
+	d := startDaemon(t)
+	sysctl := requireProgram(t, "sysctl", "procps")
+	env := []string{"RUMPHIJACK=sysctl=yes"}
+	host, err := os.ReadFile("/proc/sys/kernel/hostname")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// /proc/sys is the rump kernel's tree by NetBSD names: the embedded
+	// kernel is named rump, whatever the host is named.
+	for range 2 {
+		got := run(t, d, env, "cat", "/proc/sys/kern/hostname", "/proc/sys/kern/ostype")
+		if got.code != 0 || got.stdout != "rump\nNetBSD\n" {
+			t.Fatalf("cat of rump sysctl nodes: %+v", got)
+		}
+	}
+	got := run(t, d, env, "ls", "/proc/sys", "/proc/sys/hw")
+	if got.code != 0 || !strings.Contains(got.stdout, "hw\nkern\n") ||
+		!strings.Contains(got.stdout, "pagesize\n") {
+		t.Errorf("ls of rump sysctl nodes: %+v", got)
+	}
+	got = run(t, d, env, sysctl, "-a")
+	if got.code != 0 || !strings.Contains(got.stdout, "kern.ostype = NetBSD\n") ||
+		!strings.Contains(got.stdout, "hw.pagesize = 4096\n") || got.stderr != "" {
+		t.Errorf("sysctl -a: %+v", got)
+	}
+	// Writing sets the node in the rump kernel, not on the host: through
+	// procps's sysctl -w and through a shell's redirection.
+	got = run(t, d, env, sysctl, "-w", "kern.hostname=written")
+	if got.code != 0 {
+		t.Fatalf("sysctl -w: %+v", got)
+	}
+	got = run(t, d, env, "sh", "-c", "cat /proc/sys/kern/hostname; echo again > /proc/sys/kern/hostname")
+	if got.code != 0 || got.stdout != "written\n" {
+		t.Errorf("after sysctl -w: %+v", got)
+	}
+	got = run(t, d, env, sysctl, "-n", "kern.hostname")
+	if got.code != 0 || got.stdout != "again\n" {
+		t.Errorf("after a shell's redirection: %+v", got)
+	}
+	if now, _ := os.ReadFile("/proc/sys/kernel/hostname"); string(now) != string(host) {
+		t.Errorf("the host's name changed from %q to %q", host, now)
+	}
+	got = run(t, d, env, sysctl, "-w", "kern.ostype=x")
+	if !strings.Contains(got.stderr, "kern.ostype") {
+		t.Errorf("setting a read-only node: %+v", got)
+	}
+	if got := run(t, d, env, "cat", "/proc/sys/kern/ostype"); got.stdout != "NetBSD\n" {
+		t.Errorf("a read-only node after a write: %+v", got)
+	}
+	// Without sysctl=yes, /proc/sys is the host's.
+	got = run(t, d, nil, "cat", "/proc/sys/kernel/hostname")
+	if got.stdout != string(host) {
+		t.Errorf("/proc/sys without sysctl=yes: %+v", got)
+	}
+	run(t, d, env, sysctl, "-w", "kern.hostname=rump")
+}

@@ -61,7 +61,9 @@ func Compile(p *decision.Policy) ([]byte, error) {
 
 func addRules(f *seccomp.ScmpFilter, p *decision.Policy) error {
 	families := p.Sockets.LinuxFamilies()
-	rumpFDs := p.HijacksPaths() || len(families) > 0
+	// sysctl=yes serves /proc/sys through path calls and files of its own.
+	paths := p.HijacksPaths() || p.Sysctl
+	rumpFDs := paths || len(families) > 0
 	if p.HijacksAnything() {
 		enosys := seccomp.ActErrno.SetReturnCode(int16(unix.ENOSYS))
 		if err := f.AddRule(seccomp.ScmpSyscall(unix.SYS_IO_URING_SETUP), enosys); err != nil {
@@ -73,7 +75,7 @@ func addRules(f *seccomp.ScmpFilter, p *decision.Policy) error {
 		var err error
 		switch sc.Class {
 		case decision.ClassPath, decision.ClassCwd:
-			if p.HijacksPaths() {
+			if paths {
 				err = f.AddRule(seccomp.ScmpSyscall(sc.Nr), seccomp.ActNotify)
 			}
 		case decision.ClassSocket:

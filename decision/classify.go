@@ -50,6 +50,11 @@ type Verdict struct {
 	// then hold the node names below /proc/sys, "kern/hostname" for
 	// /proc/sys/kern/hostname, "" for /proc/sys itself.
 	Sysctl bool
+	// Mounts is set when the call opens a mount table (/proc/self/mounts,
+	// /proc/self/mountinfo and their kin) and the policy selects
+	// vfs=getvfsstat: the table read must describe the rump kernel's file
+	// systems too. RumpPaths[0] is then the /proc path itself.
+	Mounts bool
 }
 
 // Target is what classification needs to know of the calling process.
@@ -136,6 +141,10 @@ func (p *Policy) classifyPaths(sc *Syscall, args [6]uint64, paths []Path, t Targ
 		if v, ok := classifySysctl(paths); ok {
 			return v
 		}
+	}
+	if p.VFS.Has("getvfsstat") && isOpen(sc.Nr) && len(paths) > 0 && paths[0].OK &&
+		IsMountTable(paths[0].Name) {
+		return Verdict{Decision: Rump, RumpPaths: []string{paths[0].Name}, Mounts: true}
 	}
 	var rumpPaths []string
 	host, rump := false, false
@@ -232,4 +241,44 @@ func sysctlName(pa Path) (string, bool) {
 		return "", false
 	}
 	return strings.Trim(rest, "/"), true
+}
+
+func isOpen(nr int) bool {
+	return nr == unix.SYS_OPEN || nr == unix.SYS_OPENAT || nr == unix.SYS_OPENAT2
+}
+
+// IsMountTable reports whether name is a mount table in /proc: mounts or
+// mountinfo of /proc, /proc/self, /proc/thread-self or /proc/PID, or
+// /proc/PID/task/TID.
+func IsMountTable(name string) bool {
+	base := name[strings.LastIndexByte(name, '/')+1:]
+	if base != "mounts" && base != "mountinfo" {
+		return false
+	}
+	dir := strings.TrimSuffix(strings.TrimSuffix(name, base), "/")
+	if dir == "/proc" && base == "mounts" {
+		return true
+	}
+	elems := strings.Split(strings.TrimPrefix(dir, "/proc/"), "/")
+	if !strings.HasPrefix(dir, "/proc/") || len(elems) == 0 {
+		return false
+	}
+	isNum := func(s string) bool {
+		if s == "" {
+			return false
+		}
+		for _, r := range s {
+			if r < '0' || r > '9' {
+				return false
+			}
+		}
+		return true
+	}
+	switch {
+	case len(elems) == 1:
+		return elems[0] == "self" || elems[0] == "thread-self" || isNum(elems[0])
+	case len(elems) == 3:
+		return (elems[0] == "self" || isNum(elems[0])) && elems[1] == "task" && isNum(elems[2])
+	}
+	return false
 }

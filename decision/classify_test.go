@@ -128,6 +128,13 @@ func TestClassify(t *testing.T) {
 		{"/proc/sysrq-trigger is not below /proc/sys", "sysctl=yes",
 			unix.SYS_OPENAT, [6]uint64{fdcwd}, []Path{ok("/proc/sysrq-trigger")},
 			fakeTarget{}, host},
+		{"a mount table with vfs=getvfsstat shows the rump kernel's too",
+			"path=/rump,vfs=getvfsstat", unix.SYS_OPENAT, [6]uint64{fdcwd},
+			[]Path{ok("/proc/self/mountinfo")}, fakeTarget{},
+			Verdict{Decision: Rump, RumpPaths: []string{"/proc/self/mountinfo"}, Mounts: true}},
+		{"a mount table without vfs=getvfsstat is the host's", DefaultPolicy,
+			unix.SYS_OPENAT, [6]uint64{fdcwd}, []Path{ok("/proc/self/mounts")}, fakeTarget{},
+			host},
 		{"fchdir of a rump descriptor is rump", DefaultPolicy,
 			unix.SYS_FCHDIR, [6]uint64{130}, nil, withRumpFD, rump()},
 		{"fchdir of a host descriptor is host, even from a rump cwd", DefaultPolicy,
@@ -175,6 +182,19 @@ func TestTrapTableIsConsistent(t *testing.T) {
 		if (sc.Class == ClassPath) != (len(sc.Paths) > 0) ||
 			(sc.Class == ClassFD) != (len(sc.FDs) > 0) && sc.Class != ClassCwd {
 			t.Errorf("%s: arguments do not fit its class", sc.Name)
+		}
+	}
+}
+
+func TestIsMountTable(t *testing.T) {
+	for name, want := range map[string]bool{
+		"/proc/mounts": true, "/proc/self/mounts": true, "/proc/self/mountinfo": true,
+		"/proc/thread-self/mountinfo": true, "/proc/42/mounts": true,
+		"/proc/42/task/43/mountinfo": true, "/proc/mountinfo": false, "/etc/mounts": false,
+		"/proc/self/fd/mounts": false, "/proc/x1/mounts": false, "mounts": false,
+	} {
+		if got := IsMountTable(name); got != want {
+			t.Errorf("IsMountTable(%q) = %v, want %v", name, got, want)
 		}
 	}
 }

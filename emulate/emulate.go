@@ -93,6 +93,9 @@ func Serve(ctx context.Context, c *Call) Reply {
 	if c.Verdict.Sysctl {
 		return serveSysctl(ctx, c)
 	}
+	if c.Verdict.Mounts {
+		return serveMounts(ctx, c)
+	}
 	if c.foreignDirfd() {
 		// A /proc/sys file or directory hijackd made on the host.
 		return Reply{Continue: true}

@@ -91,6 +91,16 @@ func TestCallSweep(t *testing.T) {
 				v, _ := netbsd.DecodeStatvfs(c.load(vfs, netbsd.StatvfsSize))
 				return v.Mntonname == "/" && v.Bsize > 0
 			}},
+		{name: "getvfsstat without a buffer counts the file systems", want: 1,
+			run: func() int64 { return c.ok(netbsd.SYS_GETVFSSTAT, 0, 0, 1) }},
+		{name: "getvfsstat describes the root", want: 1,
+			run: func() int64 {
+				return c.ok(netbsd.SYS_GETVFSSTAT, vfs, netbsd.StatvfsSize, 1)
+			},
+			check: func() bool {
+				v, _ := netbsd.DecodeStatvfs(c.load(vfs, netbsd.StatvfsSize))
+				return v.Mntonname == "/" && v.Blocks > 0
+			}},
 		{name: "fstatvfs1 works on a file", want: 0,
 			run: func() int64 { return c.ok(netbsd.SYS_FSTATVFS1, fd, vfs, 1) }},
 		{name: "faccessat finds the file readable", want: 0,

@@ -55,7 +55,7 @@
 //
 //   - Calls this kernel lacks answer ENOSYS, as those of a component a
 //     rump_server lacks: select and pselect, kqueue and kevent, recvmmsg and
-//     sendmmsg, mount and getvfsstat, chroot, extended attributes, the
+//     sendmmsg, mount, chroot, extended attributes, the
 //     clock, timer and rlimit calls, and every call NetBSD's own rump
 //     kernels lack (fork, execve, mmap, ...). Routing sockets, interface
 //     ioctls and IPv6 scope configuration are absent: the network is the

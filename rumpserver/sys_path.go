@@ -233,6 +233,18 @@ func (cl *call) sysFstatvfs1() (int64, netbsd.Errno) {
 	return 0, cl.statvfs(f.fd, cl.ptr(1))
 }
 
+// getvfsstat(buf, bufsize, flags): the one file system there is, mounted
+// on "/"; with buf NULL only their number.
+func (cl *call) sysGetvfsstat() (int64, netbsd.Errno) {
+	if cl.ptr(0) == 0 {
+		return 1, 0
+	}
+	if cl.args[1] < netbsd.StatvfsSize {
+		return 0, 0
+	}
+	return 1, cl.statvfs(cl.k.rootFd, cl.ptr(0))
+}
+
 // statvfs copies out the NetBSD statvfs of the file system holding host
 // descriptor fd. The server presents one file system, mounted on "/"; its
 // type is the host's where the netbsd package knows a NetBSD name for it.

@@ -3,6 +3,7 @@ package test
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -391,4 +392,41 @@ func TestSysctlFromTheRumpKernel(t *testing.T) {
 		t.Errorf("/proc/sys without sysctl=yes: %+v", got)
 	}
 	run(t, d, env, sysctl, "-w", "kern.hostname=rump")
+}
+
+func TestMountTablesShowTheRumpKernel(t *testing.T) {
+	d := startDaemon(t)
+	env := []string{"RUMPHIJACK=path=/rump,vfs=getvfsstat"}
+	// With vfs=getvfsstat the mount tables list the rump kernel's file
+	// systems under the path prefix, after the host's: df and findmnt
+	// place /rump on one of them.
+	for range 2 {
+		got := run(t, d, env, "df", "-P", "/rump")
+		lines := strings.Split(strings.TrimSpace(got.stdout), "\n")
+		if got.code != 0 || len(lines) != 2 || !strings.HasSuffix(lines[1], " /rump") {
+			t.Fatalf("df /rump with vfs=getvfsstat: %+v", got)
+		}
+	}
+	if findmnt, err := exec.LookPath("findmnt"); err == nil {
+		got := run(t, d, env, findmnt, "-n", "-o", "TARGET,FSTYPE", "/rump")
+		if got.code != 0 || !strings.HasPrefix(got.stdout, "/rump ") ||
+			!strings.Contains(got.stdout, "rump.") {
+			t.Errorf("findmnt /rump: %+v", got)
+		}
+	}
+	hostRoot, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := run(t, d, env, "sh", "-c", "wc -l < /proc/self/mountinfo; tail -n1 /proc/mounts")
+	want := fmt.Sprintf("%d\n", strings.Count(string(hostRoot), "\n")+1)
+	if got.code != 0 || !strings.HasPrefix(got.stdout, want) ||
+		!strings.Contains(got.stdout, " /rump rump.") {
+		t.Errorf("the mount tables keep the host's mounts and add the rump kernel's: %+v", got)
+	}
+	// Without it, /rump is on whatever holds the host's root.
+	got = run(t, d, nil, "df", "-P", "/rump")
+	if strings.Contains(got.stdout, " /rump\n") {
+		t.Errorf("df /rump without vfs=getvfsstat: %+v", got)
+	}
 }

@@ -61,8 +61,9 @@ func Compile(p *decision.Policy) ([]byte, error) {
 
 func addRules(f *seccomp.ScmpFilter, p *decision.Policy) error {
 	families := p.Sockets.LinuxFamilies()
-	// sysctl=yes serves /proc/sys through path calls and files of its own.
-	paths := p.HijacksPaths() || p.Sysctl
+	// sysctl=yes serves /proc/sys, and vfs=getvfsstat the mount tables,
+	// through path calls and files of their own.
+	paths := p.HijacksPaths() || p.Sysctl || p.VFS.Has("getvfsstat")
 	rumpFDs := paths || len(families) > 0
 	if p.HijacksAnything() {
 		enosys := seccomp.ActErrno.SetReturnCode(int16(unix.ENOSYS))

@@ -122,6 +122,10 @@ func (p *Policy) Classify(sc *Syscall, args [6]uint64, paths []Path, t Target) V
 		} else if t.CwdInRump() {
 			return Verdict{Decision: Rump}
 		}
+	case ClassVFS:
+		if p.VFS.Has(sc.VFS) {
+			return Verdict{Decision: Rump}
+		}
 	case ClassSync:
 		rp, ok := t.(RumpProcessTarget)
 		if t.CwdInRump() || ok && rp.HasRumpProcess() {

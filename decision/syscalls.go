@@ -25,6 +25,9 @@ const (
 	// it runs in the host and, for a process with a rump process, in the
 	// rump kernel as well.
 	ClassSync
+	// ClassVFS calls are the ones a vfs= selector names with no path or
+	// rump descriptor to go by: trapped, and rump, when it is selected.
+	ClassVFS
 )
 
 // NoDirfd marks a path argument that has no directory descriptor beside it:
@@ -48,6 +51,8 @@ type Syscall struct {
 	// FDs lists the argument indices holding descriptors of a ClassFD
 	// call. The call is trapped when any of them is at or above fdoff.
 	FDs []int
+	// VFS is the vfs= selector of a ClassVFS call.
+	VFS string
 }
 
 func path(nr int, name string, args ...PathArg) Syscall {
@@ -199,6 +204,10 @@ var Syscalls = []Syscall{
 	{Nr: unix.SYS_CLONE3, Name: "clone3", Class: ClassFork},
 
 	{Nr: unix.SYS_SYNC, Name: "sync", Class: ClassSync},
+	// Its handle says whether it is a rump kernel's, which only the
+	// handler reads.
+	{Nr: unix.SYS_OPEN_BY_HANDLE_AT, Name: "open_by_handle_at", Class: ClassVFS,
+		VFS: "fhcalls"},
 
 	{Nr: unix.SYS_SOCKET, Name: "socket", Class: ClassSocket},
 	{Nr: unix.SYS_SOCKETPAIR, Name: "socketpair", Class: ClassSocket},

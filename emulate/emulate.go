@@ -74,7 +74,9 @@ type Call struct {
 	// first; nil leaves the rump process's umask alone.
 	Umask *atomic.Int64
 
-	// Prefix is the policy's path prefix, "" when it has only blankets.
+	// Policy is the session's policy; Prefix its path prefix, "" when it
+	// has only blankets.
+	Policy *decision.Policy
 	Prefix string
 	// SetCwd records that the working directory of the process is now in
 	// the rump kernel.

@@ -182,6 +182,8 @@ var handlers = map[netbsd.Sysno]handler{
 	netbsd.SYS_TRUNCATE:       (*call).sysTruncate,
 	netbsd.SYS_STATVFS1:       (*call).sysStatvfs1,
 	netbsd.SYS_GETVFSSTAT:     (*call).sysGetvfsstat,
+	netbsd.SYS___GETFH30:      (*call).sysGetfh,
+	netbsd.SYS___FHOPEN40:     (*call).sysFhopen,
 	netbsd.SYS___UTIMES50:     (*call).sysUtimes,
 	netbsd.SYS___LUTIMES50:    (*call).sysLutimes,
 	netbsd.SYS_UTIMENSAT:      (*call).sysUtimensat,

@@ -37,6 +37,8 @@ type kernel struct {
 	// reports can be told back in the client's terms.
 	unixMu    sync.Mutex
 	unixNames map[string]string // guarded by unixMu
+
+	handles handles // the files file handles name
 }
 
 // newKernel opens the root directory (or duplicates dir) and returns a

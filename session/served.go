@@ -77,6 +77,7 @@ func (s *served) Serve(n *notify.Notification, sc *decision.Syscall, v decision.
 			return s.pump(n.ID, p, newfd, file, dir, cloexec)
 		},
 		Umask:  &p.umask,
+		Policy: s.sess.policy,
 		Prefix: s.sess.policy.Path,
 		SetCwd: func() { p.setCwd(true) },
 	})

@@ -430,3 +430,38 @@ func TestMountTablesShowTheRumpKernel(t *testing.T) {
 		t.Errorf("df /rump without vfs=getvfsstat: %+v", got)
 	}
 }
+
+func TestFileHandlesOfRumpFiles(t *testing.T) {
+	d := startDaemon(t)
+	python := requireProgram(t, "python3", "python3")
+	// A handle taken with name_to_handle_at reopens the same file with
+	// open_by_handle_at, renamed or not; without vfs=fhcalls rump files
+	// have no handles.
+	script := `
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+class FH(ctypes.Structure):
+    _fields_ = [("bytes", ctypes.c_uint), ("type", ctypes.c_int), ("h", ctypes.c_ubyte * 128)]
+open("/rump/fh", "w").write("through a handle\n")
+fh = FH(); fh.bytes = 4; mnt = ctypes.c_int()
+r = libc.name_to_handle_at(-100, b"/rump/fh", ctypes.byref(fh), ctypes.byref(mnt), 0)
+print("small:", r, ctypes.get_errno(), fh.bytes > 4)
+fh.bytes = 128
+r = libc.name_to_handle_at(-100, b"/rump/fh", ctypes.byref(fh), ctypes.byref(mnt), 0)
+print("handle:", r, ctypes.get_errno() if r else 0)
+if r == 0:
+    os.rename("/rump/fh", "/rump/renamed")
+    fd = libc.open_by_handle_at(-100, ctypes.byref(fh), os.O_RDONLY)
+    print("reopened:", fd >= 128, os.read(fd, 100))
+    os.rename("/rump/renamed", "/rump/fh")
+`
+	got := run(t, d, []string{"RUMPHIJACK=path=/rump,vfs=fhcalls"}, python, "-c", script)
+	want := "small: -1 75 True\nhandle: 0 0\nreopened: True b'through a handle\\n'\n"
+	if got.code != 0 || got.stdout != want {
+		t.Errorf("file handles with vfs=fhcalls:\n%+v\nwant stdout %q", got, want)
+	}
+	got = run(t, d, nil, python, "-c", script)
+	if got.code != 0 || !strings.Contains(got.stdout, "handle: -1 95\n") {
+		t.Errorf("file handles without vfs=fhcalls: %+v, want EOPNOTSUPP", got)
+	}
+}

@@ -64,7 +64,7 @@ func addRules(f *seccomp.ScmpFilter, p *decision.Policy) error {
 	// sysctl=yes serves /proc/sys, and vfs=getvfsstat the mount tables,
 	// through path calls and files of their own.
 	paths := p.HijacksPaths() || p.Sysctl || p.VFS.Has("getvfsstat")
-	rumpFDs := paths || len(families) > 0
+	rumpFDs := paths || len(families) > 0 || p.VFS.Has("fhcalls")
 	if p.HijacksAnything() {
 		enosys := seccomp.ActErrno.SetReturnCode(int16(unix.ENOSYS))
 		if err := f.AddRule(seccomp.ScmpSyscall(unix.SYS_IO_URING_SETUP), enosys); err != nil {
@@ -88,6 +88,10 @@ func addRules(f *seccomp.ScmpFilter, p *decision.Policy) error {
 		case decision.ClassFD:
 			if rumpFDs {
 				err = addFDRules(f, sc, p.FDOff)
+			}
+		case decision.ClassVFS:
+			if p.VFS.Has(sc.VFS) {
+				err = f.AddRule(seccomp.ScmpSyscall(sc.Nr), seccomp.ActNotify)
 			}
 		case decision.ClassSync:
 			if rumpFDs {

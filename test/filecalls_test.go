@@ -465,3 +465,27 @@ if r == 0:
 		t.Errorf("file handles without vfs=fhcalls: %+v, want EOPNOTSUPP", got)
 	}
 }
+
+func TestSelectorsOnARealRumpServer(t *testing.T) {
+	url := os.Getenv("RUMP_SERVER")
+	if url == "" {
+		t.Skip("RUMP_SERVER not set")
+	}
+	d := startDaemon(t)
+	server := "RUMP_SERVER=" + url
+	sysctlEnv := []string{server, "RUMPHIJACK=sysctl=yes"}
+	if got := run(t, d, sysctlEnv, "cat", "/proc/sys/kern/ostype"); got.stdout != "NetBSD\n" {
+		t.Errorf("kern.ostype of a real server: %+v", got)
+	}
+	if sysctl, err := exec.LookPath("sysctl"); err == nil {
+		name := fmt.Sprintf("hijack-%d", time.Now().UnixNano()%100000)
+		run(t, d, sysctlEnv, sysctl, "-w", "kern.hostname="+name)
+		if got := run(t, d, sysctlEnv, sysctl, "-n", "kern.hostname"); got.stdout != name+"\n" {
+			t.Errorf("kern.hostname set on a real server: %+v, want %s", got, name)
+		}
+	}
+	got := run(t, d, []string{server, "RUMPHIJACK=path=/rump,vfs=getvfsstat"}, "df", "-P", "/rump")
+	if got.code != 0 || !strings.Contains(got.stdout, " /rump\n") {
+		t.Errorf("df /rump on a real server: %+v", got)
+	}
+}

@@ -18,9 +18,6 @@ const (
 	// whichever one the process is in, and fchdir, trapped whatever its
 	// descriptor, may move it from the rump kernel back to the host.
 	ClassCwd
-	// ClassFork calls create processes, whose rump processes must inherit
-	// their parent's; they always run in the host.
-	ClassFork
 	// ClassSync is sync, which names no file and acts on every file system:
 	// it runs in the host and, for a process with a rump process, in the
 	// rump kernel as well.
@@ -195,13 +192,6 @@ var Syscalls = []Syscall{
 	fd(unix.SYS_TEE, "tee", 0, 1),
 	fd(unix.SYS_VMSPLICE, "vmsplice"),
 	fd(unix.SYS_COPY_FILE_RANGE, "copy_file_range", 0, 2),
-
-	{Nr: unix.SYS_FORK, Name: "fork", Class: ClassFork},
-	{Nr: unix.SYS_VFORK, Name: "vfork", Class: ClassFork},
-	// clone is trapped only without CLONE_THREAD (see the filter); clone3
-	// keeps its flags in memory, so every clone3 is trapped.
-	{Nr: unix.SYS_CLONE, Name: "clone", Class: ClassFork},
-	{Nr: unix.SYS_CLONE3, Name: "clone3", Class: ClassFork},
 
 	{Nr: unix.SYS_SYNC, Name: "sync", Class: ClassSync},
 	// Its handle says whether it is a rump kernel's, which only the

@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/hijack-project/hijack/fdinject"
 	"github.com/hijack-project/hijack/netbsd"
 	"github.com/hijack-project/hijack/notify"
 )
@@ -435,3 +436,34 @@ func parseOpenHow(raw []byte) (unix.OpenHow, unix.Errno) {
 	}
 	return how, 0
 }
+
+// closeRangeHandler serves close_range: the rump descriptors behind the
+// shadows in the range are closed, and the host closes every descriptor
+// of it, shadows included. With CLOSE_RANGE_CLOEXEC nothing closes now: the
+// host marks the range close-on-exec, and an exec closes the rump side.
+func closeRangeHandler(ctx context.Context, c *Call) Reply {
+	first, last, flags := uint32(c.N.Args[0]), uint32(c.N.Args[1]), uint32(c.N.Args[2])
+	if first > last || flags&^(unix.CLOSE_RANGE_UNSHARE|unix.CLOSE_RANGE_CLOEXEC) != 0 {
+		return Reply{Errno: unix.EINVAL}
+	}
+	if flags&unix.CLOSE_RANGE_CLOEXEC != 0 {
+		return Reply{Continue: true}
+	}
+	for fd := range c.Shadows.Numbers() {
+		if uint32(fd) < first || uint32(fd) > last {
+			continue
+		}
+		r, ok := c.Shadows.Remove(fd)
+		switch {
+		case !ok:
+		case r == fdinject.Foreign:
+			c.closeSysctl(ctx, fd)
+		default:
+			c.rump(ctx, netbsd.SYS_CLOSE, sint(r))
+			c.Sockets.Remove(r)
+		}
+	}
+	return Reply{Continue: true}
+}
+
+func init() { handlers[unix.SYS_CLOSE_RANGE] = closeRangeHandler }

@@ -99,6 +99,17 @@ func (t *Table) Clone() *Table {
 	return c
 }
 
+// Entries returns the shadows and their rump descriptors.
+func (t *Table) Entries() map[int]int32 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make(map[int]int32, len(t.shadow))
+	for fd, r := range t.shadow {
+		out[fd] = r
+	}
+	return out
+}
+
 // Numbers returns the shadow numbers, for a caller that removes them all.
 func (t *Table) Numbers() map[int]bool {
 	t.mu.Lock()

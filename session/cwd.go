@@ -18,16 +18,19 @@ import (
 // host from now on. A host directory the target may not search is taken for
 // one it can; its chdir fails while the flag says host, and relative paths
 // then go to the host working directory the process had before.
-func leaveRumpCwd(n *notify.Notification, p *process, paths []decision.Path) {
+//
+// It reports whether the working directory is about to leave the rump
+// kernel.
+func leaveRumpCwd(n *notify.Notification, p *process, paths []decision.Path) bool {
 	var st unix.Stat_t
 	switch n.Nr {
 	case unix.SYS_CHDIR:
 		if len(paths) == 0 || !paths[0].OK {
-			return
+			return false
 		}
 		root, err := unix.Open(fmt.Sprintf("/proc/%d/root", p.pid), unix.O_PATH|unix.O_DIRECTORY, 0)
 		if err != nil {
-			return
+			return false
 		}
 		defer unix.Close(root)
 		dir, err := unix.Openat2(root, paths[0].Name, &unix.OpenHow{
@@ -35,16 +38,17 @@ func leaveRumpCwd(n *notify.Notification, p *process, paths []decision.Path) {
 			Resolve: unix.RESOLVE_IN_ROOT,
 		})
 		if err != nil {
-			return
+			return false
 		}
 		unix.Close(dir)
 	case unix.SYS_FCHDIR:
 		if unix.Stat(fmt.Sprintf("/proc/%d/fd/%d", p.pid, int32(n.Args[0])), &st) != nil ||
 			st.Mode&unix.S_IFMT != unix.S_IFDIR {
-			return
+			return false
 		}
 	default:
-		return
+		return false
 	}
 	p.setCwd(false)
+	return true
 }

@@ -80,6 +80,8 @@ func (s *served) flushExec(ctx context.Context, p *process) {
 	if conn == nil || !execed {
 		return
 	}
+	// Children forked before the exec inherit what it closes.
+	s.sess.procs.snapshot(p)
 	for _, fd := range fds {
 		conn.Syscall(ctx, netbsd.SYS_CLOSE, uint64(int64(fd)))
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,48 +43,48 @@ type process struct {
 	closeOnExec []int32    // guarded by mu
 	execed      bool       // guarded by mu
 	// forked is the rump process its parent's Prefork made for it, not
-	// yet claimed; guarded by mu.
-	forked *rumpconn.Cookie
-	// forks are the preforks of forks this process made whose children
-	// have not been seen yet, oldest first; guarded by mu.
-	forks []fork
-}
-
-// maxForks bounds the forks a process keeps for children not seen yet: a
-// child that exits before its first trapped call never claims its fork.
-const maxForks = 64
-
-// pushFork records fork f for a child to come, dropping the oldest beyond
-// maxForks with discard.
-func (p *process) pushFork(f fork, discard func(fork)) {
-	p.mu.Lock()
-	p.forks = append(p.forks, f)
-	var old []fork
-	if len(p.forks) > maxForks {
-		old = slices.Clone(p.forks[:len(p.forks)-maxForks])
-		p.forks = slices.Delete(p.forks, 0, len(p.forks)-maxForks)
-	}
-	p.mu.Unlock()
-	for _, f := range old {
-		discard(f)
-	}
+	// yet claimed, and inherited the rump descriptors its parent had then:
+	// those its own table does not name are closed in it once claimed.
+	forked    *rumpconn.Cookie
+	inherited []int32
+	// parent is the process its rump process is to be forked from at its
+	// first rump call: it was seen before its parent changed anything it
+	// inherits. kids are such children of this process, which get their
+	// fork before it changes anything (see snapshot).
+	parent *process
+	kids   map[*process]bool
+	// snapshots are forks taken for children not seen yet, by pid, and
+	// rumpCwdKids those children born while the working directory was in
+	// the rump kernel, which it has since left.
+	snapshots   map[int]fork
+	rumpCwdKids map[int]bool
 }
 
 // fork is what a fork child inherits: the rump process Prefork made, the
-// shadows as they were at the fork, and where the working directory was.
+// shadows and sockets as they were then, and where the working directory
+// was.
 type fork struct {
 	cookie  rumpconn.Cookie
-	shadows *fdinject.Table
+	entries map[int]int32
 	sockets *emulate.Sockets
 	cwd     bool
 }
 
+// inherited returns the rump descriptors of entries.
+func inherited(entries map[int]int32) []int32 {
+	out := make([]int32, 0, len(entries))
+	for _, r := range entries {
+		out = append(out, r)
+	}
+	return out
+}
+
 // hasRumpState reports whether the process has anything a fork child would
-// inherit: a rump process, or one waiting for it to claim.
+// inherit: a rump process, or one to claim or fork from its parent.
 func (p *process) hasRumpState() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.conn != nil || p.forked != nil
+	return p.conn != nil || p.forked != nil || p.parent != nil
 }
 
 // holdConn keeps the rump process of p open for a pump until dropConn,
@@ -146,14 +145,18 @@ type processes struct {
 	onAdd   func(*process) // called for each new process
 	onExit  func(*process) // called for each process that exited
 	// release frees the rump process of a fork whose child will never
-	// claim it.
+	// claim it; prefork forks the rump process of a process for a child.
 	release func(rumpconn.Cookie)
+	prefork func(*process) (rumpconn.Cookie, error)
 
 	mu      sync.Mutex
 	byTID   map[int]*process // guarded by mu
 	byPID   map[int]*process // guarded by mu
 	watches []*os.File       // pidfds of the processes; guarded by mu
-	closed  bool             // guarded by mu
+	// orphans are the snapshots of exited processes for children not seen
+	// yet, whose parent they no longer name; guarded by mu.
+	orphans map[int]fork
+	closed  bool // guarded by mu
 }
 
 // lookup returns the process of thread tid. The thread's process is read
@@ -174,55 +177,87 @@ func (ps *processes) lookup(tid int) (*process, error) {
 	return ps.addChild(tid, pid, ppid)
 }
 
-// addChild records thread tid of process pid, whose parent is ppid. A new
-// process whose parent forked it under hijackd inherits what the parent's
-// newest unclaimed fork holds. Newest first, because the older ones are
-// mostly of children that exited, or exec'd into programs, before making a
-// trapped call and will never claim theirs; a parent that forks twice and
-// whose first child is seen first gives each the other's copy, which
-// differs only by what the parent did between the forks.
+// addChild records thread tid of process pid, whose parent is ppid. Forks
+// are not trapped, so a process is first seen at its first trapped call. A
+// new process whose parent has rump state inherits it: from a snapshot the
+// parent took for it, if the parent changed anything since (see snapshot),
+// else from the parent as it is now, forking the parent's rump process at
+// the child's first rump call. Of the parent's shadows it keeps those it
+// holds.
 func (ps *processes) addChild(tid, pid, ppid int) (*process, error) {
 	ps.mu.Lock()
 	p, known := ps.byPID[pid]
 	parent := ps.byPID[ppid]
+	orphan, orphaned := ps.orphans[pid]
+	delete(ps.orphans, pid)
 	ps.mu.Unlock()
-	if known || parent == nil || ppid <= 0 {
+	if known {
 		return ps.add(tid, pid, nil, nil)
 	}
-	parent.mu.Lock()
-	var f *fork
-	if n := len(parent.forks); n > 0 {
-		last := parent.forks[n-1]
-		f = &last
-		parent.forks = parent.forks[:n-1]
-	}
-	parent.mu.Unlock()
-	if f == nil {
+	var f fork
+	snap := orphaned
+	if snap {
+		f = orphan
+	} else if parent != nil {
+		parent.mu.Lock()
+		f, snap = parent.snapshots[pid]
+		delete(parent.snapshots, pid)
+		rumpCwd := parent.rumpCwdKids[pid]
+		delete(parent.rumpCwdKids, pid)
+		rumpState := parent.conn != nil || parent.forked != nil || parent.parent != nil
+		parent.mu.Unlock()
+		if !snap {
+			if !rumpState {
+				return ps.add(tid, pid, nil, nil)
+			}
+			f = fork{entries: parent.shadow.Entries(), sockets: parent.sockets.Clone(),
+				cwd: parent.CwdInRump() || rumpCwd}
+		}
+	} else {
 		return ps.add(tid, pid, nil, nil)
 	}
-	child := &process{pid: pid, shadow: f.shadows, sockets: f.sockets, cwds: ps.cwds,
-		forked: &f.cookie}
+	child := &process{pid: pid, shadow: fdinject.NewTable(ps.shadows), sockets: f.sockets,
+		cwds: ps.cwds, inherited: inherited(f.entries)}
+	for n, r := range f.entries {
+		if fdinject.IsShadow(pid, n) {
+			child.shadow.Add(n, r)
+		}
+	}
+	if snap {
+		child.forked = &f.cookie
+	} else {
+		child.parent = parent
+	}
 	p, err := ps.addProcess(tid, pid, child)
-	if err == nil && p == child {
-		p.setCwd(f.cwd)
-	}
-	if err != nil || p.shadow != f.shadows {
+	if err != nil || p != child {
 		// Another thread of the child was first after all, or the
-		// session is closing: the fork's copy is nobody's.
-		ps.discard(*f)
+		// session is closing.
+		for n := range child.shadow.Numbers() {
+			child.shadow.Remove(n)
+		}
+		if snap {
+			ps.discard(f)
+		} else {
+			f.sockets.Close()
+		}
+		return p, err
 	}
-	return p, err
+	p.setCwd(f.cwd)
+	if !snap {
+		parent.mu.Lock()
+		if parent.kids == nil {
+			parent.kids = make(map[*process]bool)
+		}
+		parent.kids[child] = true
+		parent.mu.Unlock()
+	}
+	return p, nil
 }
 
 // discard frees what an unclaimed fork holds.
 func (ps *processes) discard(f fork) {
 	if ps.release != nil {
 		ps.release(f.cookie)
-	}
-	if f.shadows != nil {
-		for fd := range f.shadows.Numbers() {
-			f.shadows.Remove(fd)
-		}
 	}
 	f.sockets.Close()
 }
@@ -312,6 +347,10 @@ func (ps *processes) exit(p *process, watch *os.File) {
 	ps.mu.Unlock()
 	watch.Close()
 
+	// Children it forked that were seen but have no rump process yet get
+	// theirs now, from its rump process as it was at its exit.
+	ps.snapshot(p)
+
 	p.mu.Lock()
 	p.exited = true
 	conn := p.conn
@@ -320,21 +359,21 @@ func (ps *processes) exit(p *process, watch *os.File) {
 	} else {
 		p.conn = nil
 	}
-	unclaimed := p.forks
-	p.forks = nil
+	var unclaimed []fork
 	if p.forked != nil {
 		unclaimed = append(unclaimed, fork{cookie: *p.forked})
 		p.forked = nil
 	}
+	snapshots := p.snapshots
+	p.snapshots = nil
+	p.parent = nil
 	staging := p.staging
 	p.mu.Unlock()
+	ps.adopt(snapshots, unclaimed)
 	if conn != nil {
 		// What it wrote to /proc/sys through a shell's redirection.
 		p.sysctl.Flush(context.Background(), conn, staging)
 		conn.Close() // the rump process ends with the host process
-	}
-	for _, f := range unclaimed {
-		ps.discard(f)
 	}
 	for fd := range p.shadow.Numbers() {
 		p.shadow.Remove(fd)

@@ -13,6 +13,7 @@ import (
 	"github.com/hijack-project/hijack/decision"
 	"github.com/hijack-project/hijack/emulate"
 	"github.com/hijack-project/hijack/fdinject"
+	"github.com/hijack-project/hijack/netbsd"
 	"github.com/hijack-project/hijack/notify"
 	"github.com/hijack-project/hijack/rumpconn"
 )
@@ -53,9 +54,15 @@ func (s *served) Serve(n *notify.Notification, sc *decision.Syscall, v decision.
 		return Reply{Errno: unix.ENOTCONN}
 	}
 	// What programs wrote to pumped shadows so far, and the exec this
-	// process made, come before this call.
+	// process made, come before this call; so do the forks of its
+	// children that have none yet, before it changes what they inherit.
 	s.sess.owner.drainPumps(s.sess.ctx)
 	s.flushExec(s.sess.ctx, p)
+	switch n.Nr {
+	case unix.SYS_CLOSE, unix.SYS_CLOSE_RANGE, unix.SYS_DUP2, unix.SYS_DUP3,
+		unix.SYS_CHDIR, unix.SYS_FCHDIR:
+		s.sess.procs.snapshot(p)
+	}
 	return emulate.Serve(s.sess.ctx, &emulate.Call{
 		N: n, Syscall: sc, Verdict: v, Conn: conn, Staging: staging,
 		Valid: func() error { return s.sess.listener.Valid(n.ID) },
@@ -99,6 +106,28 @@ func (s *served) connFor(p *process) (*rumpconn.Conn, *rumpconn.Staging, error) 
 	if err != nil {
 		return nil, nil, err
 	}
+	if p.forked == nil && p.parent != nil {
+		// Its parent has changed nothing it inherits since the fork:
+		// fork the parent's rump process now.
+		parent := p.parent
+		p.parent = nil
+		// Out of the parent's kids first: the parent's Prefork takes
+		// snapshots for its kids, which would wait for this one.
+		parent.mu.Lock()
+		delete(parent.kids, p)
+		parent.mu.Unlock()
+		entries := parent.shadow.Entries()
+		if cookie, err := s.Prefork(parent); err == nil {
+			p.forked, p.inherited = &cookie, inherited(entries)
+		} else {
+			s.sess.log.Warn("fork of the parent's rump process failed; the child's starts empty",
+				"pid", p.pid, "parent", parent.pid, "error", err)
+			p.inherited = nil
+			for n := range p.shadow.Numbers() {
+				p.shadow.Remove(n)
+			}
+		}
+	}
 	staging := rumpconn.NewStaging(targetMemory{pid: p.pid})
 	pid := p.pid
 	opts := s.sess.owner.connOptions(staging, s.sess.retry, func() { killTree(pid) },
@@ -118,6 +147,19 @@ func (s *served) connFor(p *process) (*rumpconn.Conn, *rumpconn.Staging, error) 
 	if err != nil {
 		return nil, nil, err
 	}
+	// What the parent held that this process does not, it closed, or the
+	// parent opened after the fork.
+	keep := make(map[int32]bool)
+	for _, r := range p.shadow.Entries() {
+		keep[r] = true
+	}
+	for _, r := range p.inherited {
+		if !keep[r] && r >= 0 {
+			conn.Syscall(s.sess.ctx, netbsd.SYS_CLOSE, uint64(r))
+			p.sockets.Remove(r)
+		}
+	}
+	p.inherited = nil
 	p.conn, p.staging = conn, staging
 	return conn, staging, nil
 }

@@ -157,6 +157,7 @@ func (s *Server) open(l *notify.Listener, policy *decision.Policy, retry decisio
 		sess.shadow = shadow
 		backend := &served{sess: sess, srv: srv, shadow: shadow}
 		sess.procs.release = backend.release
+		sess.procs.prefork = backend.Prefork
 		sess.rump = backend
 	} else {
 		reason := "no server"

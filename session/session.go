@@ -9,7 +9,6 @@ package session
 
 import (
 	"context"
-	"encoding/binary"
 	"log/slog"
 	"runtime"
 	"sync"
@@ -84,8 +83,14 @@ type Reply = emulate.Reply
 // of their own, so that one that blocks holds up no other thread.
 func (s *Session) serve() {
 	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	// The thread is given back to the runtime with its raised priority
+	// only to be thrown away: a locked thread that exits locked ends.
 	defer close(s.done)
+	// A call waits in the kernel's queue until the receiver takes it, and
+	// a signal that arrives meanwhile makes it fail with EINTR where the
+	// program's handler lacks SA_RESTART: a receiver that is scheduled
+	// first keeps that window short.
+	raisePriority()
 
 	var n notify.Notification
 	for {
@@ -118,6 +123,15 @@ func (s *Session) serve() {
 	s.listener.Close()
 }
 
+// receiverNice is the nice value of receiver threads, where hijackd may set
+// it.
+const receiverNice = -10
+
+// raisePriority gives the calling thread receiverNice, if it may.
+func raisePriority() {
+	unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), receiverNice)
+}
+
 // handle decides and answers one notification.
 func (s *Session) handle(n *notify.Notification) {
 	start := time.Now()
@@ -126,11 +140,6 @@ func (s *Session) handle(n *notify.Notification) {
 		// The filter traps nothing else; a kernel or filter that does
 		// is answered as if it had not trapped the call.
 		s.reply(n, "unknown", decision.Host, Reply{}, start)
-		return
-	}
-
-	if sc.Class == decision.ClassFork {
-		s.fork(n, sc, start)
 		return
 	}
 
@@ -188,13 +197,20 @@ func (s *Session) handle(n *notify.Notification) {
 	if v.Decision == decision.Rump && !lookup() {
 		return
 	}
+	if v.Decision == decision.Host && sc.Nr == unix.SYS_CLOSE_RANGE && proc != nil &&
+		proc.shadow.Len() > 0 {
+		// Its range, not its descriptor, says whether it closes shadows.
+		v = decision.Verdict{Decision: decision.Rump}
+	}
 	if v.Decision == decision.Host && proc != nil &&
 		(sc.Nr == unix.SYS_EXECVE || sc.Nr == unix.SYS_EXECVEAT) {
 		proc.noteExec()
 	}
 	if v.Decision == decision.Host && proc != nil && proc.CwdInRump() &&
 		(sc.Nr == unix.SYS_CHDIR || sc.Nr == unix.SYS_FCHDIR) {
-		leaveRumpCwd(n, proc, paths)
+		if leaveRumpCwd(n, proc, paths) {
+			s.procs.noteRumpCwdKids(proc)
+		}
 	}
 	if v.Decision == decision.Host && sc.Class == decision.ClassFD && s.shadows.Load() > 0 &&
 		s.foreignShadow(n, sc) {
@@ -259,57 +275,6 @@ func (s *Session) reconnected(pid int) {
 	s.procs.invalidate(pid)
 	s.log.Warn("rump server reconnected; the old rump process's descriptors are gone",
 		"pid", pid)
-}
-
-// fork prepares the rump side of a fork that n is about to make: the calling
-// process's rump process is forked with PREFORK and its shadows copied, for
-// the child to claim when it is first seen; then the host forks. A process
-// with no rump state has nothing for a child to inherit.
-func (s *Session) fork(n *notify.Notification, sc *decision.Syscall, start time.Time) {
-	flags := n.Args[0]
-	if sc.Nr == unix.SYS_CLONE3 {
-		var raw [8]byte // struct clone_args starts with the flags
-		if notify.ReadMemory(n.PID, n.Args[0], raw[:]) != nil {
-			s.reply(n, sc.Name, decision.Host, Reply{}, start) // the host reports it
-			return
-		}
-		flags = binary.LittleEndian.Uint64(raw[:])
-	}
-	if sc.Nr == unix.SYS_CLONE3 || sc.Nr == unix.SYS_CLONE {
-		if flags&unix.CLONE_THREAD != 0 {
-			s.reply(n, sc.Name, decision.Host, Reply{}, start)
-			return
-		}
-	}
-	proc, err := s.procs.lookup(n.PID)
-	if err != nil {
-		s.withdraw(sc.Name)
-		return
-	}
-	if !proc.hasRumpState() {
-		s.reply(n, sc.Name, decision.Host, Reply{}, start)
-		return
-	}
-	call := *n
-	s.inflight.Add(1)
-	go func() {
-		defer s.inflight.Done()
-		shadows := proc.shadow.Clone()
-		cookie, err := s.rump.Prefork(proc)
-		if err != nil {
-			// The child starts with a rump process of its own, as it
-			// would after a failed rumpclient prefork.
-			s.log.Warn("prefork failed; the child's rump process starts empty",
-				"pid", proc.pid, "error", err)
-			for fd := range shadows.Numbers() {
-				shadows.Remove(fd)
-			}
-		} else {
-			proc.pushFork(fork{cookie: cookie, shadows: shadows,
-				sockets: proc.sockets.Clone(), cwd: proc.CwdInRump()}, s.procs.discard)
-		}
-		s.reply(&call, sc.Name, decision.Host, Reply{}, start)
-	}()
 }
 
 // foreignShadow reports whether a descriptor argument of n at or above fdoff

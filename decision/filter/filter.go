@@ -23,8 +23,7 @@ import (
 //   - socket and socketpair, only for the families p selects (decided by the
 //     filter on the family argument, so host sockets cost nothing);
 //   - descriptor calls whose descriptor argument is at or above p.FDOff,
-//     when p can create rump descriptors at all, and then also the calls
-//     that create processes (clone only without CLONE_THREAD) and sync;
+//     when p can create rump descriptors at all, and then also sync;
 //   - io_uring_setup fails with ENOSYS, since io_uring submissions bypass
 //     seccomp.
 //
@@ -95,16 +94,6 @@ func addRules(f *seccomp.ScmpFilter, p *decision.Policy) error {
 			}
 		case decision.ClassSync:
 			if rumpFDs {
-				err = f.AddRule(seccomp.ScmpSyscall(sc.Nr), seccomp.ActNotify)
-			}
-		case decision.ClassFork:
-			switch {
-			case !rumpFDs:
-			case sc.Nr == unix.SYS_CLONE:
-				// New threads share their process's rump process.
-				err = trapIf(f, sc, cond(0, seccomp.CompareMaskedEqual,
-					unix.CLONE_THREAD, 0))
-			default:
 				err = f.AddRule(seccomp.ScmpSyscall(sc.Nr), seccomp.ActNotify)
 			}
 		}

@@ -1,0 +1,165 @@
+package session
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Forks. fork, vfork and clone are not trapped: a trapped call waits in the
+// kernel's queue until hijackd takes it, and a signal that arrives meanwhile
+// fails it with EINTR where the program's handler lacks SA_RESTART, which
+// busybox sh's SIGCHLD handler does, so its pipelines failed. A child is
+// instead first seen at its first trapped call, and its rump process is
+// forked from its parent's then (addChild, connFor). That is the parent's
+// state at the fork as long as the parent has changed nothing the child
+// inherits since; before it does (closes or replaces a rump descriptor,
+// changes its rump working directory, exits), the parent forks its rump
+// process for every child that has not got its own yet: snapshot.
+
+// maxSnapshots bounds the snapshots a process keeps for children not seen
+// yet, which exited or exec'd without a trapped call if they never claim
+// them.
+const maxSnapshots = 64
+
+// snapshot forks p's rump process for each child of p that has no rump
+// process of its own yet, seen or not, so that what p is about to change
+// stays as it was for them.
+func (ps *processes) snapshot(p *process) {
+	p.mu.Lock()
+	var kids []*process
+	for k := range p.kids {
+		kids = append(kids, k)
+	}
+	p.kids = nil
+	hasState := p.conn != nil || p.forked != nil || p.parent != nil
+	p.mu.Unlock()
+	if !hasState || ps.prefork == nil {
+		return
+	}
+	var unseen []int
+	for _, pid := range childrenOf(p.pid) {
+		ps.mu.Lock()
+		_, seen := ps.byPID[pid]
+		ps.mu.Unlock()
+		p.mu.Lock()
+		_, taken := p.snapshots[pid]
+		p.mu.Unlock()
+		if !seen && !taken {
+			unseen = append(unseen, pid)
+		}
+	}
+	for _, k := range kids {
+		k.mu.Lock()
+		lazy := k.parent == p && k.forked == nil && k.conn == nil
+		k.mu.Unlock()
+		if !lazy {
+			continue
+		}
+		entries := p.shadow.Entries()
+		cookie, err := ps.prefork(p)
+		if err != nil {
+			continue // the child starts with a rump process of its own
+		}
+		k.mu.Lock()
+		if k.parent == p && k.conn == nil {
+			k.parent, k.forked, k.inherited = nil, &cookie, inherited(entries)
+			k.mu.Unlock()
+		} else {
+			k.mu.Unlock()
+			ps.discard(fork{cookie: cookie})
+		}
+	}
+	for _, pid := range unseen {
+		f := fork{entries: p.shadow.Entries(), sockets: p.sockets.Clone(), cwd: p.CwdInRump()}
+		cookie, err := ps.prefork(p)
+		if err != nil {
+			f.sockets.Close()
+			continue
+		}
+		f.cookie = cookie
+		p.mu.Lock()
+		if p.snapshots == nil {
+			p.snapshots = make(map[int]fork)
+		}
+		var old []fork
+		if len(p.snapshots) >= maxSnapshots {
+			for pid, o := range p.snapshots {
+				old = append(old, o)
+				delete(p.snapshots, pid)
+				break
+			}
+		}
+		p.snapshots[pid] = f
+		p.mu.Unlock()
+		for _, o := range old {
+			ps.discard(o)
+		}
+	}
+}
+
+// adopt keeps the snapshots of an exited process for its children to claim,
+// who no longer name it as their parent, and frees the forks no one will.
+func (ps *processes) adopt(snapshots map[int]fork, unclaimed []fork) {
+	for _, f := range unclaimed {
+		ps.discard(f)
+	}
+	ps.mu.Lock()
+	var old []fork
+	for pid, f := range snapshots {
+		if ps.closed || len(ps.orphans) >= maxSnapshots {
+			old = append(old, f)
+			continue
+		}
+		if ps.orphans == nil {
+			ps.orphans = make(map[int]fork)
+		}
+		ps.orphans[pid] = f
+	}
+	ps.mu.Unlock()
+	for _, f := range old {
+		ps.discard(f)
+	}
+}
+
+// noteRumpCwdKids records, before p's working directory leaves the rump
+// kernel, the children p has not been seen with, which were born with it
+// there.
+func (ps *processes) noteRumpCwdKids(p *process) {
+	for _, pid := range childrenOf(p.pid) {
+		ps.mu.Lock()
+		_, seen := ps.byPID[pid]
+		ps.mu.Unlock()
+		if seen {
+			continue
+		}
+		p.mu.Lock()
+		if p.rumpCwdKids == nil {
+			p.rumpCwdKids = make(map[int]bool)
+		}
+		if len(p.rumpCwdKids) < maxSnapshots {
+			p.rumpCwdKids[pid] = true
+		}
+		p.mu.Unlock()
+	}
+}
+
+// childrenOf lists the child processes of process pid, from every thread.
+func childrenOf(pid int) []int {
+	files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	var out []int
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, field := range strings.Fields(string(data)) {
+			if n, err := strconv.Atoi(field); err == nil {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}

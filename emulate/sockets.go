@@ -52,14 +52,15 @@ const waitSlice = 50 * time.Millisecond
 // socket returns the socket behind rump descriptor fd, or nil.
 func (c *Call) socket(fd uint64) *Socket { return c.Sockets.Lookup(int32(fd)) }
 
-// newSocket gives new rump socket fd a shadow and answers with its number.
-func (c *Call) newSocket(ctx context.Context, fd int32, cloexec bool) Reply {
+// newSocket gives new rump socket fd, made as like describes, a shadow and
+// answers with its number.
+func (c *Call) newSocket(ctx context.Context, fd int32, cloexec bool, like sockKind) Reply {
 	shadow, err := fdinject.NewReadyShadow()
 	if err != nil {
 		c.rump(ctx, netbsd.SYS_CLOSE, sint(fd))
 		return Reply{Errno: unix.ENFILE}
 	}
-	c.Sockets.add(fd, &Socket{shadow: shadow})
+	c.Sockets.add(fd, &Socket{shadow: shadow, kind: like})
 	r := c.shadowFor(ctx, fd, cloexec)
 	if !r.Sent || r.Errno != 0 {
 		c.Sockets.Remove(fd)
@@ -83,7 +84,22 @@ func socketHandler(ctx context.Context, c *Call) Reply {
 	if r.Errno != 0 {
 		return r
 	}
-	return c.newSocket(ctx, int32(r.Value), c.arg(1)&unix.SOCK_CLOEXEC != 0)
+	return c.newSocket(ctx, int32(r.Value), c.arg(1)&unix.SOCK_CLOEXEC != 0,
+		sockKind{c.arg(0), c.arg(1) & 0xf, defaultProto(c.arg(0), c.arg(1)&0xf, c.arg(2))})
+}
+
+// defaultProto is the protocol Linux reports for a socket made with proto.
+func defaultProto(family, typ, proto int32) int32 {
+	if proto != 0 || family != unix.AF_INET && family != unix.AF_INET6 {
+		return proto
+	}
+	switch typ {
+	case unix.SOCK_STREAM:
+		return unix.IPPROTO_TCP
+	case unix.SOCK_DGRAM:
+		return unix.IPPROTO_UDP
+	}
+	return proto
 }
 
 // socketpairHandler makes the pair in the rump kernel. Its two shadows are
@@ -121,7 +137,8 @@ func socketpairHandler(ctx context.Context, c *Call) Reply {
 			}
 		}
 		if err == nil {
-			c.Sockets.add(fd, &Socket{shadow: shadow})
+			c.Sockets.add(fd, &Socket{shadow: shadow,
+				kind: sockKind{c.arg(0), c.arg(1) & 0xf, c.arg(2)}})
 			err = c.Replace(nums[i], shadow.FD(), cloexec)
 			if err != nil {
 				c.Shadows.Remove(nums[i])
@@ -346,7 +363,11 @@ func acceptHandler(ctx context.Context, c *Call) Reply {
 			return res
 		}
 	}
-	return c.newSocket(ctx, newfd, linuxFlags&unix.SOCK_CLOEXEC != 0)
+	var like sockKind
+	if sock != nil {
+		like = sock.kind
+	}
+	return c.newSocket(ctx, newfd, linuxFlags&unix.SOCK_CLOEXEC != 0, like)
 }
 
 // pollArg stages one struct pollfd.
@@ -447,6 +468,15 @@ func getsockoptHandler(ctx context.Context, c *Call) Reply {
 		return Reply{Continue: true}
 	}
 	level, name := int(c.arg(1)), int(c.arg(2))
+	if sock := c.socket(fd); sock != nil && level == unix.SOL_SOCKET &&
+		(name == unix.SO_DOMAIN || name == unix.SO_PROTOCOL) {
+		// NetBSD has neither; the program said what it made.
+		v := sock.kind.family
+		if name == unix.SO_PROTOCOL {
+			v = sock.kind.proto
+		}
+		return c.intOption(v)
+	}
 	nlevel, nname, err := netbsd.SockoptFromLinux(level, name)
 	if err != nil {
 		return Reply{Errno: unix.ENOPROTOOPT}
@@ -478,6 +508,28 @@ func getsockoptHandler(ctx context.Context, c *Call) Reply {
 		return Reply{Errno: unix.EINVAL}
 	}
 	out := lval[:min(room, len(lval))]
+	if err := c.copyOut(c.N.Args[3], out); err != nil {
+		return Reply{Errno: unix.EFAULT}
+	}
+	binary.LittleEndian.PutUint32(ulen[:], uint32(len(out)))
+	if err := c.copyOut(c.N.Args[4], ulen[:]); err != nil {
+		return Reply{Errno: unix.EFAULT}
+	}
+	return Reply{}
+}
+
+// intOption answers getsockopt with int v, as much of it as the caller's
+// buffer holds.
+func (c *Call) intOption(v int32) Reply {
+	var ulen [4]byte
+	if err := notify.ReadMemory(c.N.PID, c.N.Args[4], ulen[:]); err != nil {
+		return Reply{Errno: unix.EFAULT}
+	}
+	room := int(int32(binary.LittleEndian.Uint32(ulen[:])))
+	if room < 0 {
+		return Reply{Errno: unix.EINVAL}
+	}
+	out := binary.LittleEndian.AppendUint32(nil, uint32(v))[:min(room, 4)]
 	if err := c.copyOut(c.N.Args[3], out); err != nil {
 		return Reply{Errno: unix.EFAULT}
 	}

@@ -25,10 +25,15 @@ import (
 // copies of the rump descriptor share it, as they share the socket.
 type Socket struct {
 	shadow *fdinject.ReadyShadow
+	kind   sockKind
 
 	mu   sync.Mutex
 	refs int // rump descriptors naming it; guarded by mu
 }
+
+// sockKind is a socket's family, type and protocol as the program made it,
+// in Linux's numbers, for the options NetBSD lacks (SO_DOMAIN, SO_PROTOCOL).
+type sockKind struct{ family, typ, proto int32 }
 
 // Sockets are the rump sockets of one process, by rump descriptor, and the
 // watcher that mirrors their readiness.

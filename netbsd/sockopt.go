@@ -193,6 +193,17 @@ func SockoptValueToLinux(level, name int, val []byte) ([]byte, error) {
 		if len(val) == 1 {
 			return intBytes(int32(val[0])), nil
 		}
+
+	case level == unix.IPPROTO_TCP && name == unix.TCP_NODELAY:
+		// NetBSD answers with its flag bit (TF_NODELAY, 4), Linux with 1.
+		e, err := intValue(val)
+		if err != nil {
+			return nil, fmt.Errorf("tcp_nodelay value: %w", err)
+		}
+		if e != 0 {
+			e = 1
+		}
+		return intBytes(e), nil
 	}
 	return append([]byte(nil), val...), nil
 }

@@ -183,6 +183,12 @@ func (cl *call) sysConnect() (int64, netbsd.Errno) {
 			err = nil
 		}
 	}
+	if err == unix.EINPROGRESS {
+		// A connection was asked for: a write that fails from now on
+		// fails as one on a connection would (EPIPE), not as one on a
+		// socket never connected.
+		f.sock.connected.Store(true)
+	}
 	if err != nil {
 		return 0, toErrno(err)
 	}

@@ -28,6 +28,15 @@ function value(unit,    i) {
 	if (value("MB/s") != "")
 		mbs[key] = value("MB/s")
 }
+/^BenchmarkSockets\// {
+	split($1, part, "/")
+	sub(/-[0-9]+$/, "", part[3])
+	key = "sockets/" part[2] "/" part[3]
+	if (value("ns/call") != "")
+		ns[key] = value("ns/call")
+	if (value("MB/s") != "")
+		mbs[key] = value("MB/s")
+}
 function row(what, a, b) {
 	if ((a in ns) && (b in ns))
 		printf "%-52s %10.1f ns %10.1f ns %8.2fx\n", what, ns[a], ns[b], ns[a] / ns[b]
@@ -58,4 +67,29 @@ END {
 		"files/write-64KiB/host")
 	rate("write 64 MiB in 1 MiB calls, rump vs host", "files/write-1MiB/rump",
 		"files/write-1MiB/host")
+	row("TCP 1-byte round trip, rump kernel vs host loopback", "sockets/roundtrip/rump",
+		"sockets/roundtrip/host")
+	rate("TCP send 64 MiB in 64 KiB writes, rump vs host", "sockets/bulk-64MiB/rump",
+		"sockets/bulk-64MiB/host")
+}
+
+# Processes: the time of one run of a program, or of one fork round.
+/^BenchmarkProcesses\// {
+	split($1, part, "/")
+	sub(/-[0-9]+$/, "", part[3])
+	key = "procs/" part[2] "/" part[3]
+	if (value("ns/run") != "")
+		ns[key] = value("ns/run")
+	if (value("ns/round") != "")
+		ns[key] = value("ns/round")
+}
+END {
+	row("hijack-exec true vs true, start to exit", "procs/start/hijacked",
+		"procs/start/plain")
+	row("fork+exit under hijack-exec vs plain", "procs/fork-exit/hijacked",
+		"procs/fork-exit/plain")
+	row("fork+exec true+exit under hijack-exec vs plain", "procs/fork-exec-exit/hijacked",
+		"procs/fork-exec-exit/plain")
+	row("fork+exit with a rump file open vs a host file", "procs/fork-exit-open/rump",
+		"procs/fork-exit-open/host")
 }

@@ -21,6 +21,54 @@ import (
 func init() {
 	handlers[unix.SYS_SENDMSG] = sendmsgHandler
 	handlers[unix.SYS_RECVMSG] = recvmsgHandler
+	handlers[unix.SYS_SENDMMSG] = mmsgHandler(true)
+	handlers[unix.SYS_RECVMMSG] = mmsgHandler(false)
+}
+
+// mmsgHandler serves sendmmsg and recvmmsg as a sendmsg or recvmsg per
+// message, each message's length written into its mmsghdr. The first
+// message waits as the socket does; the others are taken only if they can
+// be without waiting (recvmmsg's MSG_WAITFORONE, which is how it is used;
+// its timeout is not served). An error after the first message ends the
+// batch with the count so far, as on Linux.
+func mmsgHandler(send bool) handler {
+	return func(ctx context.Context, c *Call) Reply {
+		fd, ok := c.rumpFD(0)
+		if !ok {
+			return Reply{Continue: true}
+		}
+		vec, n, flags := c.N.Args[1], min(uint64(uint32(c.N.Args[2])), 1024), int(c.arg(3))
+		done := int64(0)
+		for i := range n {
+			addr := vec + i*netbsd.LinuxMmsghdrSize
+			f := flags
+			if i > 0 {
+				f |= unix.MSG_DONTWAIT
+			}
+			var r Reply
+			if send {
+				r = c.sendmsg(ctx, fd, addr, f)
+			} else {
+				r = c.recvmsg(ctx, fd, addr, f)
+			}
+			if r.Sent {
+				return r
+			}
+			if r.Errno != 0 {
+				if done > 0 {
+					break
+				}
+				return r
+			}
+			var msgLen [4]byte
+			binary.LittleEndian.PutUint32(msgLen[:], uint32(r.Value))
+			if err := c.copyOut(addr+netbsd.LinuxMsghdrSize, msgLen[:]); err != nil {
+				return Reply{Errno: unix.EFAULT}
+			}
+			done++
+		}
+		return Reply{Value: done}
+	}
 }
 
 // maxControl bounds the control buffer of one message.
@@ -55,11 +103,17 @@ func sendmsgHandler(ctx context.Context, c *Call) Reply {
 	if !ok {
 		return Reply{Continue: true}
 	}
-	flags, err := msgFlags(int(c.arg(2)))
+	return c.sendmsg(ctx, fd, c.N.Args[1], int(c.arg(2)))
+}
+
+// sendmsg sends the message at msgAddr in the target on rump socket fd with
+// Linux flags linuxFlags.
+func (c *Call) sendmsg(ctx context.Context, fd, msgAddr uint64, linuxFlags int) Reply {
+	flags, err := msgFlags(linuxFlags)
 	if err != nil {
 		return Reply{Errno: unix.EOPNOTSUPP}
 	}
-	m, iov, total, errno := c.readMsghdr(c.N.Args[1])
+	m, iov, total, errno := c.readMsghdr(msgAddr)
 	if errno != 0 {
 		return Reply{Errno: errno}
 	}
@@ -106,7 +160,7 @@ func sendmsgHandler(ctx context.Context, c *Call) Reply {
 	if err != nil {
 		return Reply{Errno: unix.ENOMEM}
 	}
-	return c.sending(ctx, fd, len(data), flags, c.arg(2)&unix.MSG_NOSIGNAL != 0,
+	return c.sending(ctx, fd, len(data), flags, linuxFlags&unix.MSG_NOSIGNAL != 0,
 		func(try uint64) Reply { return c.rump(ctx, netbsd.SYS_SENDMSG, fd, ma, try) })
 }
 
@@ -152,11 +206,17 @@ func recvmsgHandler(ctx context.Context, c *Call) Reply {
 	if !ok {
 		return Reply{Continue: true}
 	}
-	flags, err := msgFlags(int(c.arg(2)))
+	return c.recvmsg(ctx, fd, c.N.Args[1], int(c.arg(2)))
+}
+
+// recvmsg receives into the message at msgAddr in the target from rump
+// socket fd with Linux flags linuxFlags.
+func (c *Call) recvmsg(ctx context.Context, fd, msgAddr uint64, linuxFlags int) Reply {
+	flags, err := msgFlags(linuxFlags &^ unix.MSG_WAITFORONE)
 	if err != nil {
 		return Reply{Errno: unix.EOPNOTSUPP}
 	}
-	m, iov, total, errno := c.readMsghdr(c.N.Args[1])
+	m, iov, total, errno := c.readMsghdr(msgAddr)
 	if errno != 0 {
 		return Reply{Errno: errno}
 	}
@@ -205,8 +265,8 @@ func recvmsgHandler(ctx context.Context, c *Call) Reply {
 	}
 	lm := m
 	// Only these report on the message received.
-	linuxFlags, _ := netbsd.MsgFlagsToLinux(int(out.Flags))
-	linuxFlags &= unix.MSG_TRUNC | unix.MSG_CTRUNC | unix.MSG_EOR | unix.MSG_OOB
+	outFlags, _ := netbsd.MsgFlagsToLinux(int(out.Flags))
+	outFlags &= unix.MSG_TRUNC | unix.MSG_CTRUNC | unix.MSG_EOR | unix.MSG_OOB
 	if withName {
 		n := min(int(out.Namelen), len(got.name))
 		sa, err := netbsd.SockaddrToLinux(got.name[:n])
@@ -225,15 +285,15 @@ func recvmsgHandler(ctx context.Context, c *Call) Reply {
 		ctl, truncated := c.controlOut(ctx, got.control[:min(int(out.Controllen), len(got.control))],
 			int(m.Controllen))
 		if truncated {
-			linuxFlags |= unix.MSG_CTRUNC
+			outFlags |= unix.MSG_CTRUNC
 		}
 		if err := c.copyOut(m.Control, ctl); err != nil {
 			return Reply{Errno: unix.EFAULT}
 		}
 		lm.Controllen = uint64(len(ctl))
 	}
-	lm.Flags = int32(linuxFlags)
-	if err := c.copyOut(c.N.Args[1], lm.Encode()); err != nil {
+	lm.Flags = int32(outFlags)
+	if err := c.copyOut(msgAddr, lm.Encode()); err != nil {
 		return Reply{Errno: unix.EFAULT}
 	}
 	return Reply{Value: got.n}

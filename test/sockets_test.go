@@ -492,3 +492,41 @@ func TestSocketPolicyChoosesFamilies(t *testing.T) {
 		})
 	}
 }
+
+func TestBatchedMessagesThroughTheRumpKernel(t *testing.T) {
+	d := startDaemon(t)
+	python := requireProgram(t, "python3", "python3")
+	// sendmmsg sends every message of a batch; recvmmsg takes what has
+	// arrived, waiting for the first only.
+	got := run(t, d, nil, python, "-c", `
+import ctypes, socket
+libc = ctypes.CDLL(None, use_errno=True)
+class iovec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+class msghdr(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_void_p), ("namelen", ctypes.c_uint), ("iov", ctypes.POINTER(iovec)),
+                ("iovlen", ctypes.c_size_t), ("control", ctypes.c_void_p), ("controllen", ctypes.c_size_t),
+                ("flags", ctypes.c_int)]
+class mmsghdr(ctypes.Structure):
+    _fields_ = [("hdr", msghdr), ("len", ctypes.c_uint)]
+def batch(bufs):
+    vec = (mmsghdr * len(bufs))()
+    iovs = [iovec(ctypes.cast(b, ctypes.c_void_p), len(b)) for b in bufs]
+    for m, v in zip(vec, iovs):
+        m.hdr.iov = ctypes.pointer(v); m.hdr.iovlen = 1
+    return vec, iovs
+r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); r.bind(("127.0.0.1", 0))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.connect(r.getsockname())
+out = [ctypes.create_string_buffer(b"one", 3), ctypes.create_string_buffer(b"two!", 4), ctypes.create_string_buffer(b"3", 1)]
+vec, keep = batch(out)
+print("sent", libc.sendmmsg(s.fileno(), vec, 3, 0), [m.len for m in vec])
+inb = [ctypes.create_string_buffer(16) for _ in range(5)]
+vec, keep = batch(inb)
+n = libc.recvmmsg(r.fileno(), vec, 5, 0, None)
+print("received", n, [inb[i].raw[:vec[i].len] for i in range(n)])
+`)
+	want := "sent 3 [3, 4, 1]\nreceived 3 [b'one', b'two!', b'3']\n"
+	if got.code != 0 || got.stdout != want {
+		t.Errorf("sendmmsg and recvmmsg:\n%+v\nwant stdout %q", got, want)
+	}
+}

@@ -145,10 +145,15 @@ func (c *Call) shadowAt(ctx context.Context, fd int32, cloexec bool, min int) Re
 func (c *Call) install(ctx context.Context, num int, fd int32, cloexec bool,
 	fallback unix.Errno) Reply {
 	src := -1
+	var err error
 	if sock := c.Sockets.Lookup(fd); sock != nil {
-		src = sock.shadow.FD()
+		if src = sock.shadow.FD(); src < 0 {
+			err = unix.EBADF // closed by another thread meanwhile
+		}
 	}
-	err := c.Inject(src, num, cloexec)
+	if err == nil {
+		err = c.Inject(src, num, cloexec)
+	}
 	if err == nil {
 		return Reply{Sent: true}
 	}

@@ -71,16 +71,26 @@ func (c *Call) newSocket(ctx context.Context, fd int32, cloexec bool, like sockK
 	return r
 }
 
+// socketArgs translates the family and type of socket and socketpair.
+// Close-on-exec is the shadows' alone.
+func (c *Call) socketArgs() (family, typ uint64, r Reply, ok bool) {
+	f, err := netbsd.FamilyFromLinux(int(c.arg(0)))
+	if err != nil {
+		return 0, 0, Reply{Errno: unix.EAFNOSUPPORT}, false
+	}
+	t, err := netbsd.SocketTypeFromLinux(int(c.arg(1)) &^ unix.SOCK_CLOEXEC)
+	if err != nil {
+		return 0, 0, Reply{Errno: unix.EINVAL}, false
+	}
+	return uint64(f), uint64(t), Reply{}, true
+}
+
 func socketHandler(ctx context.Context, c *Call) Reply {
-	family, err := netbsd.FamilyFromLinux(int(c.arg(0)))
-	if err != nil {
-		return Reply{Errno: unix.EAFNOSUPPORT}
+	family, typ, r, ok := c.socketArgs()
+	if !ok {
+		return r
 	}
-	typ, err := netbsd.SocketTypeFromLinux(int(c.arg(1)) &^ unix.SOCK_CLOEXEC)
-	if err != nil {
-		return Reply{Errno: unix.EINVAL}
-	}
-	r := c.rump(ctx, netbsd.SYS___SOCKET30, uint64(family), uint64(typ), sint(c.arg(2)))
+	r = c.rump(ctx, netbsd.SYS___SOCKET30, family, typ, sint(c.arg(2)))
 	if r.Errno != 0 {
 		return r
 	}
@@ -103,16 +113,12 @@ func defaultProto(family, typ, proto int32) int32 {
 }
 
 // socketpairHandler makes the pair in the rump kernel. Its two shadows are
-// installed one after the other: the first with ADDFD alone, the second
-// with the answer; the numbers are written to the target in between.
+// installed with ADDFD alone, and their numbers written to the target
+// before the call is answered.
 func socketpairHandler(ctx context.Context, c *Call) Reply {
-	family, err := netbsd.FamilyFromLinux(int(c.arg(0)))
-	if err != nil {
-		return Reply{Errno: unix.EAFNOSUPPORT}
-	}
-	typ, err := netbsd.SocketTypeFromLinux(int(c.arg(1)) &^ unix.SOCK_CLOEXEC)
-	if err != nil {
-		return Reply{Errno: unix.EINVAL}
+	family, typ, r, ok := c.socketArgs()
+	if !ok {
+		return r
 	}
 	var s staged
 	defer s.release()
@@ -121,7 +127,7 @@ func socketpairHandler(ctx context.Context, c *Call) Reply {
 	if err != nil {
 		return Reply{Errno: unix.ENOMEM}
 	}
-	r := c.rump(ctx, netbsd.SYS_SOCKETPAIR, uint64(family), uint64(typ), sint(c.arg(2)), addr)
+	r = c.rump(ctx, netbsd.SYS_SOCKETPAIR, family, typ, sint(c.arg(2)), addr)
 	if r.Errno != 0 {
 		return r
 	}

@@ -111,7 +111,9 @@ func NewPump(dir Direction) (*Pump, *os.File, error) {
 // Start moves data between the stream and file until the pump ends, then
 // closes file and calls onDone. ctx bounds the rump calls.
 func (p *Pump) Start(ctx context.Context, file RumpFile, onDone func()) {
+	p.mu.Lock()
 	p.file = file
+	p.mu.Unlock()
 	ctx, p.cancel = context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	if p.dir&ToRump != 0 {
@@ -218,6 +220,9 @@ func (p *Pump) Drain(ctx context.Context) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.file == nil {
+		return nil // not started: nothing was moved, nothing can be
+	}
 	buf := make([]byte, pumpBuffer)
 	// Control, not Read: the pump's own Read holds the stream's read lock
 	// while it waits.
@@ -231,7 +236,10 @@ func (p *Pump) Drain(ctx context.Context) error {
 // Close ends the pump without waiting for the target, and waits until it
 // has closed its rump file. A pump never started only closes its stream.
 func (p *Pump) Close() {
-	if p.file == nil {
+	p.mu.Lock()
+	started := p.file != nil
+	p.mu.Unlock()
+	if !started {
 		p.host.Close()
 		return
 	}

@@ -71,8 +71,12 @@ func NewReadyShadow() (*ReadyShadow, error) {
 	return r, nil
 }
 
-// FD returns the end to install in the target.
-func (r *ReadyShadow) FD() int { return r.target }
+// FD returns the end to install in the target, -1 once closed.
+func (r *ReadyShadow) FD() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.target
+}
 
 // Set makes the shadow readable and writable as given.
 func (r *ReadyShadow) Set(readable, writable bool) error {

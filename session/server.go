@@ -148,17 +148,17 @@ func (s *Server) open(l *notify.Listener, policy *decision.Policy, retry decisio
 		if err != nil {
 			return nil, err
 		}
+		sess.shadow = shadow
+		backend := &served{sess: sess, srv: srv, shadow: shadow}
+		sess.procs.release = backend.release
+		sess.procs.prefork = backend.Prefork
+		sess.rump = backend
 		// The registering process is the program: its rump process is
 		// the one made before it ran.
 		if _, err := sess.procs.add(sess.pid, sess.pid, conn, staging); err != nil {
 			shadow.Close()
 			return nil, err
 		}
-		sess.shadow = shadow
-		backend := &served{sess: sess, srv: srv, shadow: shadow}
-		sess.procs.release = backend.release
-		sess.procs.prefork = backend.Prefork
-		sess.rump = backend
 	} else {
 		reason := "no server"
 		if noServer != nil {

@@ -37,28 +37,40 @@ var testDir = func() string {
 	return dir
 }()
 
-var filesBuild struct {
-	once sync.Once
-	err  error
+// staticPrograms are the test programs of test/progs built so far, by
+// name, each with its build's error.
+var staticPrograms struct {
+	sync.Mutex
+	built map[string]error
 }
 
-// filesProgram returns test/progs/files, built once for the tests and the
-// benchmarks that use it. It is built without cgo, so that it is static.
-func filesProgram(t testing.TB) string {
+// staticProgram returns test/progs/NAME, built once for the tests and the
+// benchmarks that use it, without cgo, so that it is static.
+func staticProgram(t testing.TB, name string) string {
 	t.Helper()
-	filesBuild.once.Do(func() {
-		cmd := exec.Command("go", "build", "-o", bin, "./progs/files")
+	staticPrograms.Lock()
+	err, done := staticPrograms.built[name]
+	if !done {
+		cmd := exec.Command("go", "build", "-o", bin, "./progs/"+name)
 		cmd.Dir = testDir
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			filesBuild.err = fmt.Errorf("build ./progs/files: %v\n%s", err, out)
+		if out, berr := cmd.CombinedOutput(); berr != nil {
+			err = fmt.Errorf("build ./progs/%s: %v\n%s", name, berr, out)
 		}
-	})
-	if filesBuild.err != nil {
-		t.Fatal(filesBuild.err)
+		if staticPrograms.built == nil {
+			staticPrograms.built = make(map[string]error)
+		}
+		staticPrograms.built[name] = err
 	}
-	return filepath.Join(bin, "files")
+	staticPrograms.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(bin, name)
 }
+
+// filesProgram returns test/progs/files.
+func filesProgram(t testing.TB) string { return staticProgram(t, "files") }
 
 // hostUntouched moves the test into an empty host directory and checks, when
 // the test ends, that it is still empty and that the host has no /rump:

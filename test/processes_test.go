@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,28 +21,8 @@ import (
 // program's output can be compared, it is run once on a host directory and
 // once on a rump one, and must print the same.
 
-var procsBuild struct {
-	once sync.Once
-	err  error
-}
-
-// procsProgram returns test/progs/procs, built once for the tests and the
-// benchmarks that use it. It is built without cgo, so that it is static.
-func procsProgram(t testing.TB) string {
-	t.Helper()
-	procsBuild.once.Do(func() {
-		cmd := exec.Command("go", "build", "-o", bin, "./progs/procs")
-		cmd.Dir = testDir
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			procsBuild.err = fmt.Errorf("build ./progs/procs: %v\n%s", err, out)
-		}
-	})
-	if procsBuild.err != nil {
-		t.Fatal(procsBuild.err)
-	}
-	return filepath.Join(bin, "procs")
-}
+// procsProgram returns test/progs/procs.
+func procsProgram(t testing.TB) string { return staticProgram(t, "procs") }
 
 // rumpKernel is a kernel that hijacked programs reach through a daemon.
 type rumpKernel struct {

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,28 +23,8 @@ import (
 // a hijacked program; it runs unhijacked first, so that a check the host
 // itself fails is found to be the program's fault.
 
-var netechoBuild struct {
-	once sync.Once
-	err  error
-}
-
-// netechoProgram returns test/progs/netecho, built once for the tests and
-// the benchmarks that use it. It is built without cgo, so that it is static.
-func netechoProgram(t testing.TB) string {
-	t.Helper()
-	netechoBuild.once.Do(func() {
-		cmd := exec.Command("go", "build", "-o", bin, "./progs/netecho")
-		cmd.Dir = testDir
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			netechoBuild.err = fmt.Errorf("build ./progs/netecho: %v\n%s", err, out)
-		}
-	})
-	if netechoBuild.err != nil {
-		t.Fatal(netechoBuild.err)
-	}
-	return filepath.Join(bin, "netecho")
-}
+// netechoProgram returns test/progs/netecho.
+func netechoProgram(t testing.TB) string { return staticProgram(t, "netecho") }
 
 // hijackedCommand returns the command run would run: argv with env added to
 // the test's environment, directly or, with a daemon, under hijack-exec.

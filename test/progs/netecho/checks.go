@@ -110,10 +110,10 @@ func echoClient(addr string, id, rounds int) error {
 		return fmt.Errorf("connection %d: %w", id, err)
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(ioTimeout))
 	sent := 0
 	got := make([]byte, 4000)
 	for r := range rounds {
+		c.SetDeadline(time.Now().Add(ioTimeout))
 		msg := message(id, r)
 		if _, err := c.Write(msg); err != nil {
 			return fmt.Errorf("connection %d, round %d: write: %w", id, r, err)

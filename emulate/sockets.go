@@ -226,7 +226,7 @@ func connectHandler(ctx context.Context, c *Call) Reply {
 	if !ok {
 		return r
 	}
-	r = c.rump(ctx, netbsd.SYS_CONNECT, fd, a, alen)
+	r = c.connect(ctx, fd, a, alen)
 	if sock := c.socket(fd); sock != nil {
 		if r.Errno == unix.EINPROGRESS || r.Errno == unix.EALREADY {
 			c.lost(ctx, sock, false, true)
@@ -235,6 +235,43 @@ func connectHandler(ctx context.Context, c *Call) Reply {
 		}
 	}
 	return r
+}
+
+// connect connects rump socket fd to the staged address a. A blocking
+// socket is made nonblocking for the call, so that the wait for the
+// connection can end with EINTR when the thread gets a signal it handles,
+// as the host's connect would; the connection then goes on, as on the host.
+func (c *Call) connect(ctx context.Context, fd, a, alen uint64) Reply {
+	fl := c.rump(ctx, netbsd.SYS_FCNTL, fd, netbsd.F_GETFL, 0)
+	if fl.Errno != 0 || fl.Value&netbsd.O_NONBLOCK != 0 {
+		return c.rump(ctx, netbsd.SYS_CONNECT, fd, a, alen)
+	}
+	setfl := func(v int64) { c.rump(ctx, netbsd.SYS_FCNTL, fd, netbsd.F_SETFL, uint64(v)) }
+	setfl(fl.Value | netbsd.O_NONBLOCK)
+	defer setfl(fl.Value)
+	r := c.rump(ctx, netbsd.SYS_CONNECT, fd, a, alen)
+	if r.Errno != unix.EINPROGRESS {
+		return r
+	}
+	if w := c.wait(ctx, fd, unix.POLLOUT); w.Errno != 0 || w.Sent {
+		return w
+	}
+	var s staged
+	defer s.release()
+	val, lenBuf := make([]byte, 4), make([]byte, 4)
+	binary.LittleEndian.PutUint32(lenBuf, 4)
+	va, err1 := c.stage(&s, val)
+	la, err2 := c.stage(&s, lenBuf)
+	if err1 != nil || err2 != nil {
+		return Reply{Errno: unix.ENOMEM}
+	}
+	if r := c.rump(ctx, netbsd.SYS_GETSOCKOPT, fd, netbsd.SOL_SOCKET, netbsd.SO_ERROR, va, la); r.Errno != 0 {
+		return r
+	}
+	if e := netbsd.Errno(binary.LittleEndian.Uint32(val)); e != 0 {
+		return Reply{Errno: netbsd.ErrnoToLinux(e)}
+	}
+	return Reply{}
 }
 
 // lost is told that sock may have lost readiness for reading or writing:

@@ -145,8 +145,7 @@ func (s *Server) handshake(c *control.Conn, cred *unix.Ucred) (*Session, *refusa
 		staging = rumpconn.NewStaging(targetMemory{pid: pid})
 		// The session does not exist yet when the connection is made;
 		// a reconnect can only come once it does.
-		conn, err = s.connect(context.Background(), srv, program, staging, retry,
-			func() { killTree(pid) },
+		conn, err = s.connect(context.Background(), srv, program, pid, staging, retry,
 			func() {
 				if sess := sessp.Load(); sess != nil {
 					sess.reconnected(pid)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hijack-project/hijack/control"
 	"github.com/hijack-project/hijack/decision"
+	"github.com/hijack-project/hijack/netbsd"
 	"github.com/hijack-project/hijack/rumpconn"
 )
 
@@ -54,10 +55,10 @@ func (s *Server) pool(srv rumpconn.Server) *rumpconn.Pool {
 // hijack-exec instead of failing the program's calls. A retry setting other
 // than none and die keeps trying on rumpclient's schedule until the deadline
 // of the registration, or the setting's own number of seconds.
-func (s *Server) connect(ctx context.Context, srv rumpconn.Server, program string,
-	staging *rumpconn.Staging, retry decision.Retry, onDie func(),
+func (s *Server) connect(ctx context.Context, srv rumpconn.Server, program string, pid int,
+	staging *rumpconn.Staging, retry decision.Retry,
 	onReconnect func()) (*rumpconn.Conn, error) {
-	opts := s.connOptions(staging, retry, onDie, onReconnect)
+	opts := s.connOptions(pid, staging, retry, onReconnect)
 	if retry > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(retry)*time.Second)
@@ -84,15 +85,23 @@ func (s *Server) connect(ctx context.Context, srv rumpconn.Server, program strin
 }
 
 // connOptions are the options of a target process's rump connection.
-func (s *Server) connOptions(staging *rumpconn.Staging, retry decision.Retry, onDie func(),
+// They belong to target process pid: losing the server under
+// RUMPHIJACK_RETRYCONNECT=die kills its tree, and a signal the rump kernel
+// raises for it (RUMPSP_RAISE) is sent to it.
+func (s *Server) connOptions(pid int, staging *rumpconn.Staging, retry decision.Retry,
 	onReconnect func()) rumpconn.Options {
 	return rumpconn.Options{
 		Memory:      staging,
 		Retry:       retry,
-		OnDie:       onDie,
+		OnDie:       func() { killTree(pid) },
 		OnReconnect: func(uint64) { onReconnect() },
-		Metrics:     s.rumpMetrics,
-		Logger:      s.log,
+		OnRaise: func(sig netbsd.Signal) {
+			if linux, ok := netbsd.SignalToLinux(sig); ok {
+				unix.Kill(pid, linux)
+			}
+		},
+		Metrics: s.rumpMetrics,
+		Logger:  s.log,
 	}
 }
 

@@ -130,8 +130,7 @@ func (s *served) connFor(p *process) (*rumpconn.Conn, *rumpconn.Staging, error) 
 	}
 	staging := rumpconn.NewStaging(targetMemory{pid: p.pid})
 	pid := p.pid
-	opts := s.sess.owner.connOptions(staging, s.sess.retry, func() { killTree(pid) },
-		p.shadow.Invalidate)
+	opts := s.sess.owner.connOptions(pid, staging, s.sess.retry, p.shadow.Invalidate)
 	var conn *rumpconn.Conn
 	if p.forked != nil {
 		// The rump process its parent's prefork made, descriptors and
@@ -141,8 +140,7 @@ func (s *served) connFor(p *process) (*rumpconn.Conn, *rumpconn.Staging, error) 
 		p.forked = nil
 	} else {
 		conn, err = s.sess.owner.connect(s.sess.ctx, s.srv,
-			strings.TrimSpace(string(name)), staging, s.sess.retry,
-			func() { killTree(pid) }, p.shadow.Invalidate)
+			strings.TrimSpace(string(name)), pid, staging, s.sess.retry, p.shadow.Invalidate)
 	}
 	if err != nil {
 		return nil, nil, err

@@ -509,3 +509,48 @@ print("received", n, [inb[i].raw[:vec[i].len] for i in range(n)])
 		t.Errorf("sendmmsg and recvmmsg:\n%+v\nwant stdout %q", got, want)
 	}
 }
+
+func TestAsyncioThroughTheRumpKernel(t *testing.T) {
+	d := startDaemon(t)
+	python := requireProgram(t, "python3", "python3")
+	// asyncio's event loop waits on the shadows with epoll, untrapped.
+	script := `
+import asyncio
+async def handle(reader, writer):
+    while data := await reader.read(100):
+        writer.write(data.upper())
+        await writer.drain()
+    writer.close()
+async def client(port, i):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    for r in range(50):
+        msg = f"client {i} round {r}".encode()
+        writer.write(msg)
+        await writer.drain()
+        got = await reader.readexactly(len(msg))
+        assert got == msg.upper(), (got, msg)
+    writer.close()
+    await writer.wait_closed()
+    return i
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    done = await asyncio.gather(*(client(port, i) for i in range(20)))
+    server.close()
+    await server.wait_closed()
+    print(len(done), "clients done")
+asyncio.run(main())
+`
+	want := "20 clients done\n"
+	host := run(t, nil, nil, python, "-c", script)
+	if host.stdout != want {
+		t.Fatalf("the script on the host: %+v", host)
+	}
+	got := run(t, d, nil, python, "-c", script)
+	if got.code != 0 || got.stdout != want {
+		t.Errorf("asyncio through the rump kernel: %+v", got)
+	}
+	if n := d.metric(t, "hijack_decisions_total", "syscall=accept4", "decision=rump"); n == 0 {
+		t.Errorf("no accept4 was served by the rump kernel")
+	}
+}

@@ -141,15 +141,23 @@ func NewListener(fd int) (*Listener, error) {
 }
 
 // ioctl issues one seccomp ioctl on the listener, or fails with EBADF once
-// the listener is closed.
+// the listener is closed. An ioctl interrupted by a signal is issued again:
+// the kernel takes the listener's lock interruptibly and answers EINTR, not
+// a restart, when a signal comes first, and it has then done nothing. Left
+// to the caller, an interrupted reply would leave its target waiting for
+// ever.
 func (l *Listener) ioctl(req uintptr, arg uintptr) (uintptr, unix.Errno) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if l.closed {
 		return 0, unix.EBADF
 	}
-	r, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(l.fd), req, arg)
-	return r, errno
+	for {
+		r, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(l.fd), req, arg)
+		if errno != unix.EINTR {
+			return r, errno
+		}
+	}
 }
 
 // Wait blocks the calling thread until a notification is pending, every
@@ -198,24 +206,21 @@ func (l *Listener) Wait() (ready, hup bool, err error) {
 // Receive takes the next pending notification into n. It returns ErrGone when
 // the notification that Wait saw was withdrawn before it could be taken.
 func (l *Listener) Receive(n *Notification) error {
-	var raw seccompNotif // the kernel refuses a buffer that is not zeroed
-	for {
-		_, errno := l.ioctl(unix.SECCOMP_IOCTL_NOTIF_RECV, uintptr(unsafe.Pointer(&raw)))
-		switch errno {
-		case 0:
-			*n = Notification{
-				ID: raw.id, PID: int(raw.pid), Flags: raw.flags, Nr: raw.nr,
-				Arch: raw.arch, IP: raw.ip, Args: raw.args,
-			}
-			return nil
-		case unix.EINTR:
-			raw = seccompNotif{}
-			continue
-		case unix.ENOENT:
-			return ErrGone
-		default:
-			return fmt.Errorf("receive notification: %w", errno)
+	// The kernel refuses a buffer that is not zeroed; it writes the buffer
+	// only on success, so an interrupted receive is retried with it as is.
+	var raw seccompNotif
+	_, errno := l.ioctl(unix.SECCOMP_IOCTL_NOTIF_RECV, uintptr(unsafe.Pointer(&raw)))
+	switch errno {
+	case 0:
+		*n = Notification{
+			ID: raw.id, PID: int(raw.pid), Flags: raw.flags, Nr: raw.nr,
+			Arch: raw.arch, IP: raw.ip, Args: raw.args,
 		}
+		return nil
+	case unix.ENOENT:
+		return ErrGone
+	default:
+		return fmt.Errorf("receive notification: %w", errno)
 	}
 }
 

@@ -12,6 +12,12 @@ import (
 // requests, not answered. An address is never interpreted; only NULL is
 // refused (EFAULT) before anything is sent, and zero bytes are never asked
 // for.
+//
+// A call's COPYOUTs are queued on the call and written together with its
+// next frame, a copy request or its response, in one system call: the client
+// handles frames in order, so it still has every COPYOUT of a call before
+// anything the call asks afterwards, and before the response. Nothing reads
+// what a call copies out before the call returns.
 
 // reqno returns a fresh number for a request of the server's own.
 func (c *conn) reqno() uint64 {
@@ -34,10 +40,24 @@ func (c *conn) deliver(reqno uint64, payload []byte) {
 	}
 }
 
-// request sends a COPYIN or COPYINSTR request and waits for its answer. It
-// fails with EFAULT when the connection goes away first, as the rump kernel's
-// copyin does.
-func (c *conn) request(m sysproxy.ServerMessage, reqno uint64) ([]byte, netbsd.Errno) {
+// send writes f after the COPYOUTs cl has queued, all in one write.
+func (cl *call) send(f sysproxy.Frame) error {
+	if len(cl.out) == 0 {
+		return cl.c.send(f)
+	}
+	b := sysproxy.AppendFrame(cl.out, f)
+	cl.out = nil
+	return cl.c.write(b)
+}
+
+// request sends a COPYIN or COPYINSTR request for cl and waits for its
+// answer. It fails with EFAULT when the connection goes away first, as the
+// rump kernel's copyin does.
+func (cl *call) request(m sysproxy.ServerMessage, reqno uint64) ([]byte, netbsd.Errno) {
+	if cl.reading {
+		return cl.readReply(m, reqno)
+	}
+	c := cl.c
 	ch := make(chan []byte, 1)
 	c.mu.Lock()
 	if c.dying {
@@ -47,7 +67,7 @@ func (c *conn) request(m sysproxy.ServerMessage, reqno uint64) ([]byte, netbsd.E
 	c.waiting[reqno] = ch
 	c.mu.Unlock()
 
-	if err := c.send(m.Frame()); err != nil {
+	if err := cl.send(m.Frame()); err != nil {
 		c.mu.Lock()
 		delete(c.waiting, reqno)
 		c.mu.Unlock()
@@ -64,11 +84,48 @@ func (c *conn) request(m sysproxy.ServerMessage, reqno uint64) ([]byte, netbsd.E
 	}
 }
 
+// readReply is request for a call that runs on the reader: it reads frames
+// until the answer, handling the others as the reader does. If calls started
+// meanwhile, it hands the reading over before cl runs on (see conn). When the
+// connection ends instead, the request fails with EFAULT and the reader
+// tears the connection down once cl has returned.
+func (cl *call) readReply(m sysproxy.ServerMessage, reqno uint64) ([]byte, netbsd.Errno) {
+	c := cl.c
+	if c.over {
+		return nil, netbsd.EFAULT
+	}
+	if err := cl.send(m.Frame()); err != nil {
+		return nil, netbsd.EFAULT
+	}
+	for {
+		f, ok := c.next()
+		if !ok {
+			c.over = true
+			c.hangUp()
+			return nil, netbsd.EFAULT
+		}
+		if f.Class == sysproxy.ClassResp && f.Reqno == reqno {
+			c.mu.Lock()
+			others := c.calls > 1
+			c.mu.Unlock()
+			if others {
+				c.handOff(cl)
+			}
+			return f.Payload, 0
+		}
+		if !c.handleFrame(f) {
+			c.over = true
+			c.hangUp()
+			return nil, netbsd.EFAULT
+		}
+	}
+}
+
 // copyin reads n bytes of client memory at addr, in requests of at most
 // maxCopyin bytes. A reply shorter than asked, which makes a real server read
 // past its buffer, fails the call with EFAULT; extra bytes are ignored, as
 // the real server ignores them.
-func (c *conn) copyin(addr uint64, n int) ([]byte, netbsd.Errno) {
+func (cl *call) copyin(addr uint64, n int) ([]byte, netbsd.Errno) {
 	if n <= 0 {
 		return nil, 0
 	}
@@ -78,10 +135,10 @@ func (c *conn) copyin(addr uint64, n int) ([]byte, netbsd.Errno) {
 	out := make([]byte, 0, n)
 	for len(out) < n {
 		chunk := min(n-len(out), maxCopyin)
-		reqno := c.reqno()
+		reqno := cl.c.reqno()
 		req := sysproxy.CopyinRequest{Reqno: reqno,
 			CopyDesc: sysproxy.CopyDesc{Len: uint64(chunk), Addr: addr + uint64(len(out))}}
-		data, e := c.request(req, reqno)
+		data, e := cl.request(req, reqno)
 		if e != 0 {
 			return nil, e
 		}
@@ -97,14 +154,14 @@ func (c *conn) copyin(addr uint64, n int) ([]byte, netbsd.Errno) {
 // included, at addr, and returns it without the NUL. A reply without a NUL
 // fails with ENAMETOOLONG, as the kernel's copyinstr does; bytes past limit,
 // which overflow a real server's buffer, are ignored.
-func (c *conn) copyinstr(addr uint64, limit int) (string, netbsd.Errno) {
+func (cl *call) copyinstr(addr uint64, limit int) (string, netbsd.Errno) {
 	if addr == 0 {
 		return "", netbsd.EFAULT
 	}
-	reqno := c.reqno()
+	reqno := cl.c.reqno()
 	req := sysproxy.CopyinstrRequest{Reqno: reqno,
 		CopyDesc: sysproxy.CopyDesc{Len: uint64(limit), Addr: addr}}
-	data, e := c.request(req, reqno)
+	data, e := cl.request(req, reqno)
 	if e != 0 {
 		return "", e
 	}
@@ -116,19 +173,18 @@ func (c *conn) copyinstr(addr uint64, limit int) (string, netbsd.Errno) {
 	return string(data[:i]), 0
 }
 
-// copyout writes b to client memory at addr. The protocol has no answer, so
-// only a NULL address (EFAULT) or a lost connection (EFAULT) fail it.
-func (c *conn) copyout(addr uint64, b []byte) netbsd.Errno {
+// copyout queues b for client memory at addr, to be written with the call's
+// next frame. The protocol has no answer, so only a NULL address fails it
+// (EFAULT); a connection lost meanwhile loses the response too.
+func (cl *call) copyout(addr uint64, b []byte) netbsd.Errno {
 	if len(b) == 0 {
 		return 0
 	}
 	if addr == 0 {
 		return netbsd.EFAULT
 	}
-	m := sysproxy.CopyoutRequest{Reqno: c.reqno(), Addr: addr, Data: b}
-	if err := c.send(m.Frame()); err != nil {
-		return netbsd.EFAULT
-	}
+	m := sysproxy.CopyoutRequest{Reqno: cl.c.reqno(), Addr: addr, Data: b}
+	cl.out = sysproxy.AppendFrame(cl.out, m.Frame())
 	return 0
 }
 

@@ -16,13 +16,19 @@ const maxArgs = 8
 // call is one system call in progress: its process, its connection, for
 // reaching client memory, and its argument slots.
 type call struct {
-	c    *conn
-	p    *process
-	k    *kernel
-	nr   netbsd.Sysno
-	args [maxArgs]uint64
+	c     *conn
+	p     *process
+	k     *kernel
+	nr    netbsd.Sysno
+	reqno uint64
+	args  [maxArgs]uint64
 	// rv1 is the second return register, for the calls that have one.
 	rv1 int64
+	// reading tells that the call runs on the connection's reader (see
+	// conn); only the call's goroutine uses it.
+	reading bool
+	// out holds the COPYOUT frames not yet written (see copy.go).
+	out []byte
 }
 
 // handler performs a call and returns retval[0], or a NetBSD errno.
@@ -33,7 +39,7 @@ type handler func(*call) (int64, netbsd.Errno)
 // the block is zero-filled, as rumpclient fills it, so missing slots read
 // as 0 and extra ones are ignored.
 func newCall(c *conn, f sysproxy.Frame) *call {
-	cl := &call{c: c, p: c.proc, k: c.s.k, nr: netbsd.Sysno(f.U)}
+	cl := &call{c: c, p: c.proc, k: c.s.k, nr: netbsd.Sysno(f.U), reqno: f.Reqno}
 	for i := range cl.args {
 		if i*8 >= len(f.Payload) {
 			break
@@ -71,19 +77,6 @@ func (cl *call) int(i int) int32   { return int32(uint32(cl.args[i])) }
 func (cl *call) uint(i int) uint32 { return uint32(cl.args[i]) }
 func (cl *call) long(i int) int64  { return int64(cl.args[i]) }
 func (cl *call) ptr(i int) uint64  { return cl.args[i] }
-
-// Client memory, through the call's connection.
-func (cl *call) copyin(addr uint64, n int) ([]byte, netbsd.Errno) {
-	return cl.c.copyin(addr, n)
-}
-
-func (cl *call) copyinstr(addr uint64, limit int) (string, netbsd.Errno) {
-	return cl.c.copyinstr(addr, limit)
-}
-
-func (cl *call) copyout(addr uint64, b []byte) netbsd.Errno {
-	return cl.c.copyout(addr, b)
-}
 
 // copyinInt reads a 4-byte int, such as a socklen_t.
 func (cl *call) copyinInt(addr uint64) (int32, netbsd.Errno) {
@@ -125,8 +118,14 @@ func toErrno(err error) netbsd.Errno {
 	return netbsd.EIO
 }
 
-// handlers holds every call the kernel implements, by NetBSD number.
-var handlers = map[netbsd.Sysno]handler{
+// handlers holds every call the kernel implements, by NetBSD number. It is
+// set in init, since handlers reach the connection's reader through their
+// copy requests and the reader runs calls through it.
+var handlers map[netbsd.Sysno]handler
+
+func init() { handlers = handlerTable }
+
+var handlerTable = map[netbsd.Sysno]handler{
 	// Descriptors and data.
 	netbsd.SYS_READ:           (*call).sysRead,
 	netbsd.SYS_WRITE:          (*call).sysWrite,

@@ -22,8 +22,10 @@
 // A Server accepts connections and runs the protocol (conn.go,
 // handshake.go, copy.go). Each connection that completes a handshake is bound
 // to a process (process.go, fdtable.go, file.go). Each SYSCALL request runs
-// on a goroutine of its own, the way the rump kernel runs it on an LWP of its
-// own, and is dispatched by number to a handler (dispatch.go and the sys_*.go
+// apart from the others, the way the rump kernel runs it on an LWP of its
+// own: on the goroutine reading the connection while it is the only call in
+// flight, and on a goroutine of its own otherwise (conn.go says when a call
+// moves). It is dispatched by number to a handler (dispatch.go and the sys_*.go
 // files) that decodes the argument slots, fetches its inputs from the client,
 // calls the host, and writes its outputs back.
 //

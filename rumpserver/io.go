@@ -32,7 +32,7 @@ func (cl *call) ioWait(e *fdEntry, f *file, events int16) netbsd.Errno {
 			timeout = time.Duration(tv.Sec)*time.Second + time.Duration(tv.Usec)*time.Microsecond
 		}
 	}
-	ready, errno := cl.p.block([]unix.PollFd{{Fd: int32(f.fd), Events: events}},
+	ready, errno := cl.block([]unix.PollFd{{Fd: int32(f.fd), Events: events}},
 		[]*fdEntry{e}, timeout)
 	if errno != 0 {
 		return errno

@@ -181,7 +181,7 @@ func (cl *call) recordLock(e *fdEntry, f *file, cmd int, addr uint64) netbsd.Err
 		if cmd == netbsd.F_SETLK || (err != unix.EAGAIN && err != unix.EACCES) {
 			return toErrno(err)
 		}
-		if errno := cl.p.sleep(lockRetry); errno != 0 {
+		if errno := cl.sleep(lockRetry); errno != 0 {
 			return errno
 		}
 		if !cl.p.holdsEntry(e) {

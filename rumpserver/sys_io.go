@@ -165,6 +165,7 @@ func (cl *call) sysFsync() (int64, netbsd.Errno) {
 		return 0, errno
 	}
 	defer f.release()
+	cl.takeLong()
 	return 0, toErrno(unix.Fsync(f.fd))
 }
 
@@ -174,6 +175,7 @@ func (cl *call) sysFdatasync() (int64, netbsd.Errno) {
 		return 0, errno
 	}
 	defer f.release()
+	cl.takeLong()
 	return 0, toErrno(unix.Fdatasync(f.fd))
 }
 

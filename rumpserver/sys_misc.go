@@ -28,6 +28,7 @@ func (cl *call) sysUmask() (int64, netbsd.Errno) {
 
 // sync() flushes the file system of the root; its outcome is not reported.
 func (cl *call) sysSync() (int64, netbsd.Errno) {
+	cl.takeLong()
 	fd, errno := cl.k.openInRoot(".", unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	if errno == 0 {
 		unix.Syncfs(fd)

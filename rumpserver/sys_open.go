@@ -55,7 +55,7 @@ func (cl *call) doOpen(dirfd int32, pathAddr uint64, flags, mode uint32) (int64,
 	fd, errno := cl.k.openInRoot(full, host, mode)
 	for errno == netbsd.ENXIO && !nbio && flags&netbsd.O_ACCMODE == netbsd.O_WRONLY &&
 		cl.isFifo(full) {
-		if errno = cl.p.sleep(lockRetry); errno != 0 {
+		if errno = cl.sleep(lockRetry); errno != 0 {
 			return 0, errno
 		}
 		fd, errno = cl.k.openInRoot(full, host, mode)
@@ -100,7 +100,7 @@ func (cl *call) flock(f *file, how int, nbio bool) netbsd.Errno {
 		if err != unix.EWOULDBLOCK || nbio || how&unix.LOCK_UN != 0 {
 			return toErrno(err)
 		}
-		if errno := cl.p.sleep(lockRetry); errno != 0 {
+		if errno := cl.sleep(lockRetry); errno != 0 {
 			return errno
 		}
 	}

@@ -94,7 +94,7 @@ func (cl *call) doPoll(addr uint64, nfds uint32, timeout time.Duration) (int64, 
 			_, err := unix.Poll(ps.host, 0)
 			errno = toErrno(err)
 		} else {
-			ok, errno = cl.p.block(ps.host, ps.entries, wait)
+			ok, errno = cl.block(ps.host, ps.entries, wait)
 		}
 		ps.release()
 		if errno == netbsd.EBADF {

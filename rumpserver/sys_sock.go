@@ -165,7 +165,7 @@ func (cl *call) sysConnect() (int64, netbsd.Errno) {
 	err := unix.Connect(f.fd, peer.sa)
 	for err == unix.EAGAIN && f.sock.family == netbsd.AF_LOCAL && !f.nbio.Load() {
 		// A full backlog: Linux would make a blocking connect wait.
-		if errno := cl.p.sleep(lockRetry); errno != 0 {
+		if errno := cl.sleep(lockRetry); errno != 0 {
 			return 0, errno
 		}
 		err = unix.Connect(f.fd, peer.sa)

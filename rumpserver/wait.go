@@ -8,15 +8,16 @@ package rumpserver
 // told to exit (an exec handshake draining it, or its connection gone), which
 // makes the sleep return EINTR.
 //
-// Here a call runs on a goroutine of its own and host descriptors are always
-// non-blocking. A call that gets EAGAIN on a descriptor its process has not
-// made non-blocking calls block, which polls the host descriptors together
-// with an eventfd of the call's own. The eventfd is registered with the
-// process as a waiter, with the descriptor slots the call depends on;
-// closing one of those slots, or interrupting the process, writes to it. An
-// eventfd per wait, rather than one per process, keeps wake-ups from being
-// consumed by the wrong waiter, and costs two system calls only on calls that
-// really wait.
+// Here a call that waits has a goroutine of its own (block hands the
+// connection's reading over first when the call runs on the reader), and
+// host descriptors are always non-blocking. A call that gets EAGAIN on a
+// descriptor its process has not made non-blocking calls block, which polls
+// the host descriptors together with an eventfd of the call's own. The
+// eventfd is registered with the process as a waiter, with the descriptor
+// slots the call depends on; closing one of those slots, or interrupting the
+// process, writes to it. An eventfd per wait, rather than one per process,
+// keeps wake-ups from being consumed by the wrong waiter, and costs two
+// system calls only on calls that really wait.
 
 import (
 	"encoding/binary"
@@ -44,8 +45,27 @@ func (w *waiter) wake() {
 // waits forever), the process is interrupted, or one of watch, the slots the
 // call looked up, is closed. It returns whether a descriptor is ready (the
 // revents of fds are filled in), and EINTR for an interrupted process, EBADF
-// for a closed slot, or 0 (not ready) on timeout.
-func (p *process) block(fds []unix.PollFd, watch []*fdEntry, timeout time.Duration) (bool,
+// for a closed slot, or 0 (not ready) on timeout. A call running on the
+// connection's reader first hands the reading over, so that the client,
+// whose other threads may be the ones to wake it, is heard meanwhile.
+func (cl *call) block(fds []unix.PollFd, watch []*fdEntry, timeout time.Duration) (bool,
+	netbsd.Errno) {
+	cl.c.handOff(cl)
+	return cl.p.wait(fds, watch, timeout)
+}
+
+// sleep waits for d, or until the process is interrupted (EINTR).
+func (cl *call) sleep(d time.Duration) netbsd.Errno {
+	_, e := cl.block(nil, nil, d)
+	return e
+}
+
+// takeLong tells that the call is about to take long without blocking, as a
+// flush to disk can: a call running on the reader hands the reading over.
+func (cl *call) takeLong() { cl.c.handOff(cl) }
+
+// wait is block for the process, on whichever goroutine calls it.
+func (p *process) wait(fds []unix.PollFd, watch []*fdEntry, timeout time.Duration) (bool,
 	netbsd.Errno) {
 	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
 	if err != nil {
@@ -87,12 +107,6 @@ func (p *process) block(fds []unix.PollFd, watch []*fdEntry, timeout time.Durati
 			return false, 0
 		}
 	}
-}
-
-// sleep waits for d, or until the process is interrupted (EINTR).
-func (p *process) sleep(d time.Duration) netbsd.Errno {
-	_, e := p.block(nil, nil, d)
-	return e
 }
 
 // addWaiter registers w, unless the process is interrupted (EINTR) or one of

@@ -194,16 +194,12 @@ func SockoptValueToLinux(level, name int, val []byte) ([]byte, error) {
 			return intBytes(int32(val[0])), nil
 		}
 
-	case level == unix.IPPROTO_TCP && name == unix.TCP_NODELAY:
+	case level == unix.IPPROTO_TCP && name == unix.TCP_NODELAY && len(val) == 4:
 		// NetBSD answers with its flag bit (TF_NODELAY, 4), Linux with 1.
-		e, err := intValue(val)
-		if err != nil {
-			return nil, fmt.Errorf("tcp_nodelay value: %w", err)
+		if e, _ := intValue(val); e != 0 {
+			return intBytes(1), nil
 		}
-		if e != 0 {
-			e = 1
-		}
-		return intBytes(e), nil
+		return intBytes(0), nil
 	}
 	return append([]byte(nil), val...), nil
 }

@@ -150,7 +150,7 @@ func (s Stat) ToLinux() unix.Stat_t {
 
 func linuxMode(mode uint32) uint32 {
 	if mode&S_IFMT == S_IFLNK {
-		return S_IFLNK | 0o777
+		return mode | 0o777
 	}
 	return mode
 }

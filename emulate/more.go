@@ -72,9 +72,8 @@ func vectorHandler(write bool, offArg int) handler {
 		}
 		var total uint64
 		for _, v := range iov {
-			total += v.len
+			total = min(total+min(v.len, maxIO), maxIO) // a sum that cannot wrap
 		}
-		total = min(total, maxIO)
 		buf := make([]byte, total)
 		if write {
 			if err := gather(c.N.PID, iov, buf); err != nil {

@@ -93,9 +93,9 @@ func (c *Call) readMsghdr(addr uint64) (netbsd.LinuxMsghdr, []iovec, uint64, uni
 	}
 	var total uint64
 	for _, v := range iov {
-		total += v.len
+		total = min(total+min(v.len, maxIO), maxIO) // a sum that cannot wrap
 	}
-	return m, iov, min(total, maxIO), 0
+	return m, iov, total, 0
 }
 
 func sendmsgHandler(ctx context.Context, c *Call) Reply {

@@ -187,18 +187,19 @@ func newWatcher(ctx context.Context, ss *Sockets, conn *rumpconn.Conn,
 	return w
 }
 
-// kick makes the watcher look at the sockets again.
+// kick makes the watcher look at the sockets again: a token on wake, which
+// the watcher checks after listing what to poll for and before it polls,
+// and, when it may be in the rump kernel already, a byte on its pipe.
 func (w *watcher) kick(ctx context.Context) {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
 	w.mu.Lock()
 	polling, wr := w.polling, w.pipe[1]
 	w.mu.Unlock()
 	if polling && wr >= 0 {
 		w.rumpIO(ctx, netbsd.SYS_WRITE, wr, []byte{1})
-		return
-	}
-	select {
-	case w.wake <- struct{}{}:
-	default:
 	}
 }
 
@@ -253,6 +254,16 @@ func (w *watcher) run() {
 			case <-w.ctx.Done():
 			}
 			continue
+		}
+		// A kick between the listing and now may concern a socket the
+		// listing missed: list again rather than poll without it.
+		select {
+		case <-w.wake:
+			w.mu.Lock()
+			w.polling = false
+			w.mu.Unlock()
+			continue
+		default:
 		}
 		w.poll(fds, socks)
 	}

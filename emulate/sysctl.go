@@ -70,6 +70,19 @@ func (sf *SysctlFiles) take(fd int) *sysctlFile {
 	return f
 }
 
+// Forget drops the file at fd, which the process no longer has, without
+// setting anything.
+func (sf *SysctlFiles) Forget(fd int) {
+	if f := sf.take(fd); f != nil {
+		sf.mu.Lock()
+		kept := sf.kept[f]
+		sf.mu.Unlock()
+		if !kept {
+			f.release()
+		}
+	}
+}
+
 // keep marks the file at fd as duplicated below fdoff.
 func (sf *SysctlFiles) keep(fd int) {
 	sf.mu.Lock()
@@ -256,7 +269,7 @@ func (c *Call) sysctl(ctx context.Context, mib []int32, old int, nv []byte) ([]b
 	if r.Errno != 0 {
 		return nil, r
 	}
-	n := min(int(binary.LittleEndian.Uint64(lenBuf)), old)
+	n := min(binary.LittleEndian.Uint64(lenBuf), uint64(old)) // the server's word
 	return oldBuf[:n], Reply{}
 }
 

@@ -64,7 +64,12 @@ func (p *process) settleExec() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, fd := range gone {
-		if r, ok := p.shadow.Remove(fd); ok && r != fdinject.Stale {
+		r, ok := p.shadow.Remove(fd)
+		switch {
+		case !ok || r == fdinject.Stale:
+		case r == fdinject.Foreign:
+			p.sysctl.Forget(fd) // a /proc/sys file: the exec closed it
+		default:
 			p.closeOnExec = append(p.closeOnExec, r)
 		}
 	}
@@ -84,6 +89,7 @@ func (s *served) flushExec(ctx context.Context, p *process) {
 	s.sess.procs.snapshot(p)
 	for _, fd := range fds {
 		conn.Syscall(ctx, netbsd.SYS_CLOSE, uint64(int64(fd)))
+		p.sockets.Remove(fd)
 	}
 	name, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", p.pid))
 	if err != nil {

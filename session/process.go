@@ -196,28 +196,41 @@ func (ps *processes) addChild(tid, pid, ppid int) (*process, error) {
 	}
 	var f fork
 	snap := orphaned
+	child := &process{pid: pid, shadow: fdinject.NewTable(ps.shadows), cwds: ps.cwds}
 	if snap {
 		f = orphan
 	} else if parent != nil {
+		// One critical section: a snapshot the parent takes from now on
+		// counts this child among its kids.
 		parent.mu.Lock()
 		f, snap = parent.snapshots[pid]
 		delete(parent.snapshots, pid)
 		rumpCwd := parent.rumpCwdKids[pid]
 		delete(parent.rumpCwdKids, pid)
 		rumpState := parent.conn != nil || parent.forked != nil || parent.parent != nil
-		parent.mu.Unlock()
-		if !snap {
-			if !rumpState {
-				return ps.add(tid, pid, nil, nil)
-			}
+		if !snap && rumpState {
 			f = fork{entries: parent.shadow.Entries(), sockets: parent.sockets.Clone(),
-				cwd: parent.CwdInRump() || rumpCwd}
+				cwd: parent.cwd.Load() || rumpCwd}
+			child.parent = parent // before a snapshot can find it
+			if parent.kids == nil {
+				parent.kids = make(map[*process]bool)
+			}
+			parent.kids[child] = true
+		}
+		parent.mu.Unlock()
+		if !snap && !rumpState {
+			return ps.add(tid, pid, nil, nil)
 		}
 	} else {
 		return ps.add(tid, pid, nil, nil)
 	}
-	child := &process{pid: pid, shadow: fdinject.NewTable(ps.shadows), sockets: f.sockets,
-		cwds: ps.cwds, inherited: inherited(f.entries)}
+	// A snapshot of the parent's may have forked for it already.
+	child.mu.Lock()
+	child.sockets = f.sockets
+	if child.forked == nil {
+		child.inherited = inherited(f.entries)
+	}
+	child.mu.Unlock()
 	for n, r := range f.entries {
 		if fdinject.IsShadow(pid, n) {
 			child.shadow.Add(n, r)
@@ -225,8 +238,6 @@ func (ps *processes) addChild(tid, pid, ppid int) (*process, error) {
 	}
 	if snap {
 		child.forked = &f.cookie
-	} else {
-		child.parent = parent
 	}
 	p, err := ps.addProcess(tid, pid, child)
 	if err != nil || p != child {
@@ -238,19 +249,14 @@ func (ps *processes) addChild(tid, pid, ppid int) (*process, error) {
 		if snap {
 			ps.discard(f)
 		} else {
+			parent.mu.Lock()
+			delete(parent.kids, child)
+			parent.mu.Unlock()
 			f.sockets.Close()
 		}
 		return p, err
 	}
 	p.setCwd(f.cwd)
-	if !snap {
-		parent.mu.Lock()
-		if parent.kids == nil {
-			parent.kids = make(map[*process]bool)
-		}
-		parent.kids[child] = true
-		parent.mu.Unlock()
-	}
 	return p, nil
 }
 
@@ -353,12 +359,13 @@ func (ps *processes) exit(p *process, watch *os.File) {
 
 	p.mu.Lock()
 	p.exited = true
-	conn := p.conn
+	conn, flushConn := p.conn, p.conn
 	if p.holds > 0 {
 		conn = nil // the last pump closes it
 	} else {
 		p.conn = nil
 	}
+	parent := p.parent
 	var unclaimed []fork
 	if p.forked != nil {
 		unclaimed = append(unclaimed, fork{cookie: *p.forked})
@@ -369,10 +376,17 @@ func (ps *processes) exit(p *process, watch *os.File) {
 	p.parent = nil
 	staging := p.staging
 	p.mu.Unlock()
+	if parent != nil {
+		parent.mu.Lock()
+		delete(parent.kids, p)
+		parent.mu.Unlock()
+	}
 	ps.adopt(snapshots, unclaimed)
-	if conn != nil {
+	if flushConn != nil {
 		// What it wrote to /proc/sys through a shell's redirection.
-		p.sysctl.Flush(context.Background(), conn, staging)
+		p.sysctl.Flush(context.Background(), flushConn, staging)
+	}
+	if conn != nil {
 		conn.Close() // the rump process ends with the host process
 	}
 	for fd := range p.shadow.Numbers() {
@@ -392,7 +406,12 @@ func (ps *processes) close() {
 	ps.closed = true
 	watches := ps.watches
 	ps.watches = nil
+	orphans := ps.orphans
+	ps.orphans = nil
 	ps.mu.Unlock()
+	for _, f := range orphans {
+		ps.discard(f) // no child of the session will claim them now
+	}
 	// Closing a pidfd ends its watcher, which then forgets its process.
 	for _, f := range watches {
 		f.Close()

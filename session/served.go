@@ -135,9 +135,20 @@ func (s *served) connFor(p *process) (*rumpconn.Conn, *rumpconn.Staging, error) 
 	if p.forked != nil {
 		// The rump process its parent's prefork made, descriptors and
 		// all, as rumpclient_fork_init claims it.
-		conn, err = s.sess.owner.pool(s.srv).DialFork(s.sess.ctx, *p.forked,
-			strings.TrimSpace(string(name)), opts)
+		cookie := *p.forked
 		p.forked = nil
+		conn, err = s.sess.owner.pool(s.srv).DialFork(s.sess.ctx, cookie,
+			strings.TrimSpace(string(name)), opts)
+		if err != nil {
+			// Its shadows named the fork's descriptors, which it will
+			// never have: they fail with EBADF, and the next call
+			// makes a rump process of its own.
+			s.sess.log.Warn("claiming the fork of the parent's rump process failed",
+				"pid", p.pid, "error", err)
+			p.shadow.Invalidate()
+			p.inherited = nil
+			s.release(cookie)
+		}
 	} else {
 		conn, err = s.sess.owner.connect(s.sess.ctx, s.srv,
 			strings.TrimSpace(string(name)), pid, staging, s.sess.retry, p.shadow.Invalidate)

@@ -71,6 +71,10 @@ func (p *process) settleExec() {
 			p.sysctl.Forget(fd) // a /proc/sys file: the exec closed it
 		default:
 			p.closeOnExec = append(p.closeOnExec, r)
+			if p.execClosed == nil {
+				p.execClosed = make(map[int]int32)
+			}
+			p.execClosed[fd] = r
 		}
 	}
 	p.execed = true
@@ -91,6 +95,9 @@ func (s *served) flushExec(ctx context.Context, p *process) {
 		conn.Syscall(ctx, netbsd.SYS_CLOSE, uint64(int64(fd)))
 		p.sockets.Remove(fd)
 	}
+	p.mu.Lock()
+	p.execClosed = nil
+	p.mu.Unlock()
 	name, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", p.pid))
 	if err != nil {
 		return

@@ -58,7 +58,7 @@ func (ps *processes) snapshot(p *process) {
 		if !lazy {
 			continue
 		}
-		entries := p.shadow.Entries()
+		entries := p.forkEntries()
 		cookie, err := ps.prefork(p)
 		if err != nil {
 			continue // the child starts with a rump process of its own
@@ -73,7 +73,7 @@ func (ps *processes) snapshot(p *process) {
 		}
 	}
 	for _, pid := range unseen {
-		f := fork{entries: p.shadow.Entries(), sockets: p.sockets.Clone(), cwd: p.CwdInRump()}
+		f := fork{entries: p.forkEntries(), sockets: p.sockets.Clone(), cwd: p.CwdInRump()}
 		cookie, err := ps.prefork(p)
 		if err != nil {
 			f.sockets.Close()

@@ -41,7 +41,11 @@ type process struct {
 	// close and execed is set until the rump process has followed.
 	exec        *execState // guarded by mu
 	closeOnExec []int32    // guarded by mu
-	execed      bool       // guarded by mu
+	// execClosed are the shadows the exec closed, with their rump
+	// descriptors, until the rump side follows: children forked before
+	// the exec still hold them. guarded by mu.
+	execClosed map[int]int32
+	execed     bool // guarded by mu
 	// forked is the rump process its parent's Prefork made for it, not
 	// yet claimed, and inherited the rump descriptors its parent had then:
 	// those its own table does not name are closed in it once claimed.
@@ -209,7 +213,7 @@ func (ps *processes) addChild(tid, pid, ppid int) (*process, error) {
 		delete(parent.rumpCwdKids, pid)
 		rumpState := parent.conn != nil || parent.forked != nil || parent.parent != nil
 		if !snap && rumpState {
-			f = fork{entries: parent.shadow.Entries(), sockets: parent.sockets.Clone(),
+			f = fork{entries: parent.forkEntriesLocked(), sockets: parent.sockets.Clone(),
 				cwd: parent.cwd.Load() || rumpCwd}
 			child.parent = parent // before a snapshot can find it
 			if parent.kids == nil {
@@ -258,6 +262,25 @@ func (ps *processes) addChild(tid, pid, ppid int) (*process, error) {
 	}
 	p.setCwd(f.cwd)
 	return p, nil
+}
+
+// forkEntriesLocked returns what a child forked from p now holds: p's
+// shadows, and those an exec of p closed whose rump side is still open.
+func (p *process) forkEntriesLocked() map[int]int32 {
+	entries := p.shadow.Entries()
+	for n, r := range p.execClosed {
+		if _, ok := entries[n]; !ok {
+			entries[n] = r
+		}
+	}
+	return entries
+}
+
+// forkEntries is forkEntriesLocked for a caller without p.mu.
+func (p *process) forkEntries() map[int]int32 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.forkEntriesLocked()
 }
 
 // discard frees what an unclaimed fork holds.

@@ -116,7 +116,7 @@ func (s *served) connFor(p *process) (*rumpconn.Conn, *rumpconn.Staging, error) 
 		parent.mu.Lock()
 		delete(parent.kids, p)
 		parent.mu.Unlock()
-		entries := parent.shadow.Entries()
+		entries := parent.forkEntries()
 		if cookie, err := s.Prefork(parent); err == nil {
 			p.forked, p.inherited = &cookie, inherited(entries)
 		} else {

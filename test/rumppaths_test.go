@@ -384,3 +384,28 @@ print(c, os.read(c, 2), os.read(129, 10))
 		t.Errorf("a rump descriptor inherited through exec: %+v", got)
 	}
 }
+
+func TestChildKeepsWhatItsParentsExecClosed(t *testing.T) {
+	d := startDaemon(t)
+	python := requireProgram(t, "python3", "python3")
+	bash := requireProgram(t, "bash", "bash")
+	// The child, forked before its parent's exec, still holds the
+	// close-on-exec rump descriptor the exec closed in the parent.
+	got := run(t, d, []string{"BASH=" + bash}, python, "-c", `
+import os, sys, time
+open("/rump/cx", "w").write("close-on-exec file\n")
+open("/rump/ck", "w").write("kept\n")
+a = os.open("/rump/cx", os.O_RDONLY)
+b = os.open("/rump/ck", os.O_RDONLY)
+os.set_inheritable(b, True)
+if os.fork() == 0:
+    time.sleep(1)
+    sys.stdout.write("child: " + os.read(a, 100).decode())
+    os._exit(0)
+os.execv(os.environ["BASH"], ["bash", "-c", "cat <&%d; sleep 2" % b])
+`)
+	want := "kept\nchild: close-on-exec file\n"
+	if got.code != 0 || got.stdout != want {
+		t.Errorf("a child reading what its parent's exec closed:\n%+v\nwant stdout %q", got, want)
+	}
+}

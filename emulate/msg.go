@@ -225,7 +225,7 @@ func (c *Call) recvmsg(ctx context.Context, fd, msgAddr uint64, linuxFlags int) 
 		func(s *staged, data, name uint64, got *received) (uint64, Reply) {
 			var nm netbsd.Msghdr
 			if withName {
-				nm.Name, nm.Namelen = name, uint32(len(got.name))
+				nm.Name, nm.Namelen = name, uint32(len(got.name.buf))
 			}
 			if m.Controllen > 0 {
 				got.control = make([]byte, m.Controllen)
@@ -268,8 +268,8 @@ func (c *Call) recvmsg(ctx context.Context, fd, msgAddr uint64, linuxFlags int) 
 	outFlags, _ := netbsd.MsgFlagsToLinux(int(out.Flags))
 	outFlags &= unix.MSG_TRUNC | unix.MSG_CTRUNC | unix.MSG_EOR | unix.MSG_OOB
 	if withName {
-		n := min(int(out.Namelen), len(got.name))
-		sa, err := netbsd.SockaddrToLinux(got.name[:n])
+		n := min(int(out.Namelen), len(got.name.buf))
+		sa, err := netbsd.SockaddrToLinux(got.name.buf[:n])
 		if err != nil || n == 0 {
 			sa = nil
 		}

@@ -45,6 +45,9 @@ func init() {
 	}
 }
 
+// maxSockaddr is room for any socket address the rump kernel returns.
+const maxSockaddr = 128
+
 // waitSlice is how long a blocking call waits in the rump kernel between
 // looks at the calling thread's signals.
 const waitSlice = 50 * time.Millisecond
@@ -171,6 +174,28 @@ func socketpairHandler(ctx context.Context, c *Call) Reply {
 	return Reply{}
 }
 
+// sized is a buffer the rump kernel fills, staged beside the socklen_t that
+// gives its size on the way in and the length it filled on the way out.
+type sized struct {
+	buf, size      []byte
+	addr, sizeAddr uint64
+}
+
+// stageSized stages an n-byte result buffer and its size.
+func (c *Call) stageSized(s *staged, n int) (sized, error) {
+	z := sized{buf: make([]byte, n), size: binary.LittleEndian.AppendUint32(nil, uint32(n))}
+	var err error
+	if z.addr, err = c.stage(s, z.buf); err == nil {
+		z.sizeAddr, err = c.stage(s, z.size)
+	}
+	return z, err
+}
+
+// filled returns what the kernel wrote, bounded by the buffer.
+func (z sized) filled() []byte {
+	return z.buf[:min(int(binary.LittleEndian.Uint32(z.size)), len(z.buf))]
+}
+
 // sockaddrIn reads the Linux socket address of length alen at addr and
 // stages it in NetBSD form.
 func (c *Call) sockaddrIn(s *staged, addr, alen uint64) (uint64, uint64, Reply, bool) {
@@ -214,7 +239,7 @@ func addrCall(nr netbsd.Sysno) handler {
 
 // connectHandler serves connect. A nonblocking connect answers
 // EINPROGRESS and leaves the shadow unwritable until it completes; a
-// blocking one waits in the rump kernel.
+// blocking one waits as connect describes.
 func connectHandler(ctx context.Context, c *Call) Reply {
 	fd, ok := c.rumpFD(0)
 	if !ok {
@@ -258,17 +283,15 @@ func (c *Call) connect(ctx context.Context, fd, a, alen uint64) Reply {
 	}
 	var s staged
 	defer s.release()
-	val, lenBuf := make([]byte, 4), make([]byte, 4)
-	binary.LittleEndian.PutUint32(lenBuf, 4)
-	va, err1 := c.stage(&s, val)
-	la, err2 := c.stage(&s, lenBuf)
-	if err1 != nil || err2 != nil {
+	val, err := c.stageSized(&s, 4)
+	if err != nil {
 		return Reply{Errno: unix.ENOMEM}
 	}
-	if r := c.rump(ctx, netbsd.SYS_GETSOCKOPT, fd, netbsd.SOL_SOCKET, netbsd.SO_ERROR, va, la); r.Errno != 0 {
+	if r := c.rump(ctx, netbsd.SYS_GETSOCKOPT, fd, netbsd.SOL_SOCKET, netbsd.SO_ERROR,
+		val.addr, val.sizeAddr); r.Errno != 0 {
 		return r
 	}
-	if e := netbsd.Errno(binary.LittleEndian.Uint32(val)); e != 0 {
+	if e := netbsd.Errno(binary.LittleEndian.Uint32(val.buf)); e != 0 {
 		return Reply{Errno: netbsd.ErrnoToLinux(e)}
 	}
 	return Reply{}
@@ -364,12 +387,8 @@ func acceptHandler(ctx context.Context, c *Call) Reply {
 	flags, _ := netbsd.SocketFlagsFromLinux(linuxFlags &^ unix.SOCK_CLOEXEC)
 	var s staged
 	defer s.release()
-	nameBuf := make([]byte, 128)
-	lenBuf := make([]byte, 4)
-	binary.LittleEndian.PutUint32(lenBuf, uint32(len(nameBuf)))
-	nameAddr, err1 := c.stage(&s, nameBuf)
-	lenAddr, err2 := c.stage(&s, lenBuf)
-	if err1 != nil || err2 != nil {
+	name, err := c.stageSized(&s, maxSockaddr)
+	if err != nil {
 		return Reply{Errno: unix.ENOMEM}
 	}
 	sock := c.socket(fd)
@@ -379,7 +398,7 @@ func acceptHandler(ctx context.Context, c *Call) Reply {
 		// unless another thread takes the connection in between.
 		r = c.rump(ctx, netbsd.SYS_POLL, c.pollArg(&s, fd, unix.POLLIN), 1, 0)
 		if r.Errno == 0 && r.Value > 0 {
-			r = c.rump(ctx, netbsd.SYS_PACCEPT, fd, nameAddr, lenAddr, 0, uint64(flags))
+			r = c.rump(ctx, netbsd.SYS_PACCEPT, fd, name.addr, name.sizeAddr, 0, uint64(flags))
 			break
 		}
 		if r.Errno != 0 {
@@ -401,7 +420,7 @@ func acceptHandler(ctx context.Context, c *Call) Reply {
 	}
 	newfd := int32(r.Value)
 	if c.N.Args[1] != 0 {
-		if res := c.nameOut(nameBuf, lenBuf, c.N.Args[1], c.N.Args[2]); res.Errno != 0 {
+		if res := c.nameOut(name, c.N.Args[1], c.N.Args[2]); res.Errno != 0 {
 			c.rump(ctx, netbsd.SYS_CLOSE, sint(newfd))
 			return res
 		}
@@ -425,9 +444,8 @@ func (c *Call) pollArg(s *staged, fd uint64, events int16) uint64 {
 // nameOut writes the NetBSD address in name, of the length in lenBuf, to
 // the target's buffer at addr, of the length at lenAddr, as Linux does:
 // truncated to the buffer, with the full length written back.
-func (c *Call) nameOut(name, lenBuf []byte, addr, lenAddr uint64) Reply {
-	n := min(int(binary.LittleEndian.Uint32(lenBuf)), len(name))
-	sa, err := netbsd.SockaddrToLinux(name[:n])
+func (c *Call) nameOut(name sized, addr, lenAddr uint64) Reply {
+	sa, err := netbsd.SockaddrToLinux(name.filled())
 	if err != nil {
 		sa = nil // an address Linux cannot express: none
 	}
@@ -458,18 +476,14 @@ func nameHandler(nr netbsd.Sysno) handler {
 		}
 		var s staged
 		defer s.release()
-		name := make([]byte, 128)
-		lenBuf := make([]byte, 4)
-		binary.LittleEndian.PutUint32(lenBuf, uint32(len(name)))
-		a1, err1 := c.stage(&s, name)
-		a2, err2 := c.stage(&s, lenBuf)
-		if err1 != nil || err2 != nil {
+		name, err := c.stageSized(&s, maxSockaddr)
+		if err != nil {
 			return Reply{Errno: unix.ENOMEM}
 		}
-		if r := c.rump(ctx, nr, fd, a1, a2); r.Errno != 0 {
+		if r := c.rump(ctx, nr, fd, name.addr, name.sizeAddr); r.Errno != 0 {
 			return r
 		}
-		return c.nameOut(name, lenBuf, c.N.Args[1], c.N.Args[2])
+		return c.nameOut(name, c.N.Args[1], c.N.Args[2])
 	}
 }
 
@@ -534,19 +548,15 @@ func getsockoptHandler(ctx context.Context, c *Call) Reply {
 	}
 	var s staged
 	defer s.release()
-	val := make([]byte, 256)
-	lenBuf := make([]byte, 4)
-	binary.LittleEndian.PutUint32(lenBuf, uint32(len(val)))
-	a1, err1 := c.stage(&s, val)
-	a2, err2 := c.stage(&s, lenBuf)
-	if err1 != nil || err2 != nil {
+	val, err := c.stageSized(&s, 256)
+	if err != nil {
 		return Reply{Errno: unix.ENOMEM}
 	}
-	if r := c.rump(ctx, netbsd.SYS_GETSOCKOPT, fd, uint64(nlevel), uint64(nname), a1, a2); r.Errno != 0 {
+	if r := c.rump(ctx, netbsd.SYS_GETSOCKOPT, fd, uint64(nlevel), uint64(nname),
+		val.addr, val.sizeAddr); r.Errno != 0 {
 		return r
 	}
-	n := min(int(binary.LittleEndian.Uint32(lenBuf)), len(val))
-	lval, err := netbsd.SockoptValueToLinux(level, name, val[:n])
+	lval, err := netbsd.SockoptValueToLinux(level, name, val.filled())
 	if err != nil {
 		return Reply{Errno: unix.EINVAL}
 	}
@@ -695,7 +705,7 @@ func (c *Call) recv(ctx context.Context, fd, buf, n uint64, flags int, from, fro
 		return Reply{Errno: unix.EFAULT}
 	}
 	if from != 0 && fromLen != 0 {
-		if res := c.nameOut(got.name, got.nameLen, from, fromLen); res.Errno != 0 {
+		if res := c.nameOut(got.name, from, fromLen); res.Errno != 0 {
 			return res
 		}
 	}
@@ -706,8 +716,7 @@ func (c *Call) recv(ctx context.Context, fd, buf, n uint64, flags int, from, fro
 type received struct {
 	n       int64  // the call's value: bytes received (more than data holds with MSG_TRUNC)
 	data    []byte // what was received
-	name    []byte // the sender's NetBSD address, when asked for
-	nameLen []byte // its length, as the kernel wrote it
+	name    sized  // the sender's NetBSD address, when asked for
 	msg     []byte // the NetBSD msghdr, for recvmsg
 	control []byte // its control buffer
 }
@@ -725,22 +734,15 @@ func (c *Call) receive(ctx context.Context, fd, n uint64, flags int, withName bo
 	if err != nil {
 		return got, Reply{Errno: unix.ENOMEM}
 	}
-	na, nl := uint64(0), uint64(0)
 	if withName {
-		got.name, got.nameLen = make([]byte, 128), make([]byte, 4)
-		binary.LittleEndian.PutUint32(got.nameLen, uint32(len(got.name)))
-		na, err = c.stage(&s, got.name)
-		if err == nil {
-			nl, err = c.stage(&s, got.nameLen)
-		}
-		if err != nil {
+		if got.name, err = c.stageSized(&s, maxSockaddr); err != nil {
 			return got, Reply{Errno: unix.ENOMEM}
 		}
 	}
 	var msgAddr uint64
 	if msg != nil {
 		var r Reply
-		if msgAddr, r = msg(&s, a, na, &got); r.Errno != 0 {
+		if msgAddr, r = msg(&s, a, got.name.addr, &got); r.Errno != 0 {
 			return got, r
 		}
 	}
@@ -751,7 +753,7 @@ func (c *Call) receive(ctx context.Context, fd, n uint64, flags int, withName bo
 		if msg != nil {
 			r = c.rump(ctx, netbsd.SYS_RECVMSG, fd, msgAddr, try)
 		} else {
-			r = c.rump(ctx, netbsd.SYS_RECVFROM, fd, a, n, try, na, nl)
+			r = c.rump(ctx, netbsd.SYS_RECVFROM, fd, a, n, try, got.name.addr, got.name.sizeAddr)
 		}
 		if r.Errno != unix.EAGAIN || flags&netbsd.MSG_DONTWAIT != 0 || !c.blocking(ctx, fd) {
 			break

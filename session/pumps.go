@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hijack-project/hijack/fdinject"
 )
@@ -14,6 +15,8 @@ import (
 // rump file what the one before it wrote there. A pump is also drained when
 // a process of its session exits, and when the session ends.
 type pumps struct {
+	live *atomic.Int64 // the pumps of every session of the server, when set
+
 	mu  sync.Mutex
 	all map[*fdinject.Pump]bool // guarded by mu
 }
@@ -24,12 +27,18 @@ func (ps *pumps) add(p *fdinject.Pump) {
 	if ps.all == nil {
 		ps.all = make(map[*fdinject.Pump]bool)
 	}
+	if !ps.all[p] && ps.live != nil {
+		ps.live.Add(1)
+	}
 	ps.all[p] = true
 }
 
 func (ps *pumps) remove(p *fdinject.Pump) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
+	if ps.all[p] && ps.live != nil {
+		ps.live.Add(-1)
+	}
 	delete(ps.all, p)
 }
 

@@ -8,6 +8,7 @@ import (
 	"net"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -40,6 +41,10 @@ type Server struct {
 	embedded    *rumpconn.Server
 
 	wg sync.WaitGroup // registrations and receivers in progress
+
+	// livePumps counts the pumped shadows of every session, so that a
+	// rump call drains them only when there is one.
+	livePumps atomic.Int64
 
 	mu       sync.Mutex
 	nextID   uint64                     // guarded by mu
@@ -135,6 +140,7 @@ func (s *Server) open(l *notify.Listener, policy *decision.Policy, retry decisio
 	sess.ctx, sess.cancel = context.WithCancel(context.Background())
 	sess.procs.shadows = &sess.shadows
 	sess.procs.cwds = &sess.cwds
+	sess.pumps.live = &s.livePumps
 	sess.owner = s
 	sess.procs.onExit = func(*process) {
 		s.metrics.Processes.Dec()
@@ -237,6 +243,9 @@ func (s *Server) Close() error {
 // shadows into their rump files: a program started after another one exited
 // must find what it wrote, though it is another session.
 func (s *Server) drainPumps(ctx context.Context) {
+	if s.livePumps.Load() == 0 {
+		return // what every rump call costs when no program redirects to rump files
+	}
 	s.mu.Lock()
 	sessions := make([]*Session, 0, len(s.sessions))
 	for _, sess := range s.sessions {

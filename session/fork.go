@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Forks. fork, vfork and clone are not trapped: a trapped call waits in the
@@ -29,6 +30,11 @@ const maxSnapshots = 64
 // stays as it was for them.
 func (ps *processes) snapshot(p *process) {
 	p.mu.Lock()
+	// A child that has left kids to fork p's rump process itself must
+	// have its PREFORK in before whatever p does next.
+	for p.forking > 0 {
+		p.forkCond().Wait()
+	}
 	var kids []*process
 	for k := range p.kids {
 		kids = append(kids, k)
@@ -94,10 +100,30 @@ func (ps *processes) snapshot(p *process) {
 		}
 		p.snapshots[pid] = f
 		p.mu.Unlock()
+		ps.pending.Add(1 - int64(len(old)))
 		for _, o := range old {
 			ps.discard(o)
 		}
 	}
+}
+
+// forkCond returns the condition a snapshot of p waits on for the forks
+// its children make themselves. p.mu must be held.
+func (p *process) forkCond() *sync.Cond {
+	if p.forkDone == nil {
+		p.forkDone = sync.NewCond(&p.mu)
+	}
+	return p.forkDone
+}
+
+// forked1 ends one fork a child of p made of p's rump process.
+func (p *process) forked1() {
+	p.mu.Lock()
+	p.forking--
+	if p.forking == 0 {
+		p.forkCond().Broadcast()
+	}
+	p.mu.Unlock()
 }
 
 // adopt keeps the snapshots of an exited process for its children to claim,
@@ -119,6 +145,7 @@ func (ps *processes) adopt(snapshots map[int]fork, unclaimed []fork) {
 		ps.orphans[pid] = f
 	}
 	ps.mu.Unlock()
+	ps.pending.Add(-int64(len(old)))
 	for _, f := range old {
 		ps.discard(f)
 	}

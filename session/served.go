@@ -115,9 +115,14 @@ func (s *served) connFor(p *process) (*rumpconn.Conn, *rumpconn.Staging, error) 
 		// snapshots for its kids, which would wait for this one.
 		parent.mu.Lock()
 		delete(parent.kids, p)
+		parent.forking++
 		parent.mu.Unlock()
 		entries := parent.forkEntries()
-		if cookie, err := s.Prefork(parent); err == nil {
+		// No exec flush first: the child was forked before any exec
+		// the parent has not followed yet, and inherits what it closed.
+		cookie, err := s.Prefork(parent)
+		parent.forked1()
+		if err == nil {
 			p.forked, p.inherited = &cookie, inherited(entries)
 		} else {
 			s.sess.log.Warn("fork of the parent's rump process failed; the child's starts empty",
@@ -173,13 +178,15 @@ func (s *served) connFor(p *process) (*rumpconn.Conn, *rumpconn.Staging, error) 
 	return conn, staging, nil
 }
 
-// Prefork forks p's rump process ahead of a host fork.
+// Prefork forks p's rump process as it is, for a child of p. An exec p
+// made that its rump process has not followed yet is not flushed first:
+// children forked before the exec inherit what it closed, and one forked
+// after it closes what it does not hold when it claims the fork.
 func (s *served) Prefork(p *process) (rumpconn.Cookie, error) {
 	conn, _, err := s.connFor(p)
 	if err != nil {
 		return rumpconn.Cookie{}, err
 	}
-	s.flushExec(s.sess.ctx, p)
 	return conn.Prefork(s.sess.ctx)
 }
 

@@ -57,6 +57,12 @@ type process struct {
 	// fork before it changes anything (see snapshot).
 	parent *process
 	kids   map[*process]bool
+	// forking counts children whose fork of this process's rump process
+	// is under way outside kids; a snapshot waits for them (forkDone) so
+	// that what the process changes next reaches the rump kernel after
+	// their PREFORK. guarded by mu.
+	forking  int
+	forkDone *sync.Cond
 	// snapshots are forks taken for children not seen yet, by pid, and
 	// rumpCwdKids those children born while the working directory was in
 	// the rump kernel, which it has since left.
@@ -161,6 +167,10 @@ type processes struct {
 	// yet, whose parent they no longer name; guarded by mu.
 	orphans map[int]fork
 	closed  bool // guarded by mu
+	// pending counts the snapshots and orphans' forks not claimed yet:
+	// while there are some, a process without shadows may have
+	// inherited rump state.
+	pending atomic.Int64
 }
 
 // lookup returns the process of thread tid. The thread's process is read
@@ -195,8 +205,19 @@ func (ps *processes) addChild(tid, pid, ppid int) (*process, error) {
 	orphan, orphaned := ps.orphans[pid]
 	delete(ps.orphans, pid)
 	ps.mu.Unlock()
+	if orphaned {
+		ps.pending.Add(-1)
+	}
 	if known {
 		return ps.add(tid, pid, nil, nil)
+	}
+	if parent == nil && !orphaned && ps.descends(ppid) {
+		// Its parent was forked from a process of the session and has
+		// made no trapped call yet (a subshell that only forks and
+		// waits): the parent inherits first, then this child from it.
+		if pp, err := ps.lookup(ppid); err == nil {
+			parent = pp
+		}
 	}
 	var f fork
 	snap := orphaned
@@ -209,6 +230,9 @@ func (ps *processes) addChild(tid, pid, ppid int) (*process, error) {
 		parent.mu.Lock()
 		f, snap = parent.snapshots[pid]
 		delete(parent.snapshots, pid)
+		if snap {
+			ps.pending.Add(-1)
+		}
 		rumpCwd := parent.rumpCwdKids[pid]
 		delete(parent.rumpCwdKids, pid)
 		rumpState := parent.conn != nil || parent.forked != nil || parent.parent != nil
@@ -262,6 +286,33 @@ func (ps *processes) addChild(tid, pid, ppid int) (*process, error) {
 	}
 	p.setCwd(f.cwd)
 	return p, nil
+}
+
+// maxAncestors bounds the walk up the process tree that descends makes.
+const maxAncestors = 16
+
+// descends reports whether process pid is, or descends from, a process of
+// the session or one whose snapshot an exited process left, within
+// maxAncestors generations.
+func (ps *processes) descends(pid int) bool {
+	for range maxAncestors {
+		if pid <= 1 {
+			return false
+		}
+		ps.mu.Lock()
+		_, seen := ps.byPID[pid]
+		_, orphaned := ps.orphans[pid]
+		ps.mu.Unlock()
+		if seen || orphaned {
+			return true
+		}
+		_, ppid, err := threadGroup(pid)
+		if err != nil {
+			return false
+		}
+		pid = ppid
+	}
+	return false
 }
 
 // forkEntriesLocked returns what a child forked from p now holds: p's
@@ -432,6 +483,7 @@ func (ps *processes) close() {
 	orphans := ps.orphans
 	ps.orphans = nil
 	ps.mu.Unlock()
+	ps.pending.Add(-int64(len(orphans)))
 	for _, f := range orphans {
 		ps.discard(f) // no child of the session will claim them now
 	}

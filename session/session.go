@@ -143,6 +143,11 @@ func (s *Session) handle(n *notify.Notification) {
 		return
 	}
 
+	if sc.Class == decision.ClassExit {
+		s.exiting(n, sc.Name, start)
+		return
+	}
+
 	var paths []decision.Path
 	if sc.Class == decision.ClassPath {
 		paths = make([]decision.Path, len(sc.Paths))
@@ -189,8 +194,7 @@ func (s *Session) handle(n *notify.Notification) {
 		proc.settleExec()
 		return true
 	}
-	if (s.shadows.Load() > 0 || s.cwds.Load() > 0 || sc.Class == decision.ClassSync) &&
-		!lookup() {
+	if (s.rumpState() || sc.Class == decision.ClassSync) && !lookup() {
 		return
 	}
 	v := s.policy.Classify(sc, n.Args, paths, target)
@@ -234,6 +238,40 @@ func (s *Session) handle(n *notify.Notification) {
 			s.reply(&call, sc.Name, decision.Rump, s.rump.Serve(&call, sc, v, proc), start)
 		}()
 	}
+}
+
+// rumpState reports whether a process of the session may hold rump
+// descriptors or a rump working directory: whether any has shadows or a
+// working directory in the rump kernel, or a fork of a rump process waits
+// for a child not seen yet.
+func (s *Session) rumpState() bool {
+	return s.shadows.Load() > 0 || s.cwds.Load() > 0 || s.procs.pending.Load() > 0
+}
+
+// exiting lets exit_group through, after the calling process's children
+// that have no rump process yet got their fork of its own: they are its
+// children only until it exits.
+func (s *Session) exiting(n *notify.Notification, name string, start time.Time) {
+	if !s.rumpState() {
+		s.reply(n, name, decision.Host, Reply{}, start)
+		return
+	}
+	p, err := s.procs.lookup(n.PID)
+	if err != nil {
+		s.withdraw(name)
+		return
+	}
+	if !p.hasRumpState() || len(childrenOf(p.pid)) == 0 {
+		s.reply(n, name, decision.Host, Reply{}, start)
+		return
+	}
+	call := *n
+	s.inflight.Add(1)
+	go func() {
+		defer s.inflight.Done()
+		s.procs.snapshot(p)
+		s.reply(&call, name, decision.Host, Reply{}, start)
+	}()
 }
 
 // reply answers n, counts the decision and times it.

@@ -164,6 +164,44 @@ os.execv("`+sh[0]+`", `+pyList(sh)+` + [
 	})
 }
 
+func TestChildrenOutliveTheirParent(t *testing.T) {
+	python := requireProgram(t, "python3", "python3")
+	shells := [][]string{
+		{requireProgram(t, "bash", "bash"), "-c"},
+		{staticBusybox(t), "sh", "-c"},
+	}
+	// The shell exits while its background subshell sleeps: the subshell,
+	// first seen when its own children run, must still hold descriptor 3
+	// and the rump working directory, as do its children.
+	const background = `printf 'held\n' > "$DIR/x"; printf 'here\n' > "$DIR/y"
+exec 3<"$DIR/x"; cd "$DIR"; (sleep 1; cat <&3; cat y; echo done) &
+echo parent exits`
+	inEachKernel(t, func(t *testing.T, k rumpKernel) {
+		hostUntouched(t)
+		for _, sh := range shells {
+			name := filepath.Base(sh[0])
+			t.Run(name+" exits before its background subshell", func(t *testing.T) {
+				asOnTheHost(t, k, append(sh, background)...)
+			})
+		}
+		t.Run("python exits before the child it forked", func(t *testing.T) {
+			asOnTheHost(t, k, python, "-c", `
+import os, time
+d = os.environ["DIR"]
+open(d + "/f", "w").write("inherited\n")
+fd = os.open(d + "/f", os.O_RDONLY)
+os.chdir(d)
+if os.fork() == 0:
+    time.sleep(1)
+    print("child reads", os.read(fd, 100), "and lists", sorted(os.listdir(".")), flush=True)
+    os._exit(0)
+print("parent exits", flush=True)
+os._exit(0)
+`)
+		})
+	})
+}
+
 // pyList writes argv as a Python list of strings.
 func pyList(argv []string) string {
 	quoted := make([]string, len(argv))

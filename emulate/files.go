@@ -175,9 +175,11 @@ func closeHandler(ctx context.Context, c *Call) Reply {
 		return Reply{Continue: true}
 	}
 	// The shadow goes whatever the rump kernel says, as a host close
-	// releases the descriptor even when it reports an error.
-	c.rump(ctx, netbsd.SYS_CLOSE, sint(r))
+	// releases the descriptor even when it reports an error. The socket
+	// goes first: a watcher's poll that the close ends must not take
+	// the POLLNVAL for the socket's readiness.
 	c.Sockets.Remove(r)
+	c.rump(ctx, netbsd.SYS_CLOSE, sint(r))
 	return Reply{Continue: true}
 }
 

@@ -459,8 +459,8 @@ func closeRangeHandler(ctx context.Context, c *Call) Reply {
 		case r == fdinject.Foreign:
 			c.closeSysctl(ctx, fd)
 		default:
-			c.rump(ctx, netbsd.SYS_CLOSE, sint(r))
 			c.Sockets.Remove(r)
+			c.rump(ctx, netbsd.SYS_CLOSE, sint(r))
 		}
 	}
 	return Reply{Continue: true}

@@ -256,8 +256,8 @@ func dup2Handler(ctx context.Context, c *Call) Reply {
 	}
 	if !oldRump {
 		if r, ok := c.Shadows.Remove(newfd); ok {
-			c.rump(ctx, netbsd.SYS_CLOSE, sint(r))
 			c.Sockets.Remove(r)
+			c.rump(ctx, netbsd.SYS_CLOSE, sint(r))
 		}
 		return Reply{Continue: true}
 	}
@@ -277,8 +277,8 @@ func dup2Handler(ctx context.Context, c *Call) Reply {
 		return c.pumpAt(ctx, newfd, int32(r.Value), cloexec)
 	}
 	if prev, ok := c.Shadows.Remove(newfd); ok {
-		c.rump(ctx, netbsd.SYS_CLOSE, sint(prev))
 		c.Sockets.Remove(prev)
+		c.rump(ctx, netbsd.SYS_CLOSE, sint(prev))
 	}
 	c.Sockets.alias(int32(r.Value), old)
 	c.Shadows.Add(newfd, int32(r.Value))

@@ -47,6 +47,9 @@ func (f *RumpFile) call(ctx context.Context, nr netbsd.Sysno, buf []byte) (int, 
 	return int(res.Retval[0]), nil
 }
 
+// FD returns the rump descriptor.
+func (f *RumpFile) FD() int32 { return f.fd }
+
 // Read reads from the rump descriptor; 0 means end of file.
 func (f *RumpFile) Read(ctx context.Context, p []byte) (int, error) {
 	return f.call(ctx, netbsd.SYS_READ, p[:min(len(p), maxIO)])

@@ -27,8 +27,20 @@ type Socket struct {
 	shadow *fdinject.ReadyShadow
 	kind   sockKind
 
-	mu   sync.Mutex
-	refs int // rump descriptors naming it; guarded by mu
+	mu      sync.Mutex
+	refs    int              // rump descriptors naming it; guarded by mu
+	holders map[*Sockets]int // the processes' sets naming it, with their counts; guarded by mu
+}
+
+// hold counts one more rump descriptor of ss naming s.
+func (s *Socket) hold(ss *Sockets) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refs++
+	if s.holders == nil {
+		s.holders = make(map[*Sockets]int)
+	}
+	s.holders[ss]++
 }
 
 // sockKind is a socket's family, type and protocol as the program made it,
@@ -42,6 +54,11 @@ type Sockets struct {
 	byFD   map[int32]*Socket // guarded by mu
 	w      *watcher          // guarded by mu; started with the first socket
 	closed bool              // guarded by mu
+	// The rump process the sockets are in, once Attach has named it;
+	// guarded by mu.
+	ctx     context.Context
+	conn    *rumpconn.Conn
+	staging *rumpconn.Staging
 }
 
 // NewSockets returns an empty set.
@@ -57,17 +74,26 @@ func (ss *Sockets) Lookup(fd int32) *Socket {
 	return ss.byFD[fd]
 }
 
-// add records that rump descriptor fd names s.
-func (ss *Sockets) add(fd int32, s *Socket) {
+// Len returns the number of rump descriptors that name sockets.
+func (ss *Sockets) Len() int {
+	if ss == nil {
+		return 0
+	}
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	s.mu.Lock()
-	s.refs++
-	s.mu.Unlock()
-	if old := ss.byFD[fd]; old != nil {
-		old.release()
-	}
+	return len(ss.byFD)
+}
+
+// add records that rump descriptor fd names s.
+func (ss *Sockets) add(fd int32, s *Socket) {
+	s.hold(ss)
+	ss.mu.Lock()
+	old := ss.byFD[fd]
 	ss.byFD[fd] = s
+	ss.mu.Unlock()
+	if old != nil {
+		old.release(ss)
+	}
 }
 
 // alias records that rump descriptor fd, a duplicate of old, names the
@@ -89,17 +115,33 @@ func (ss *Sockets) Remove(fd int32) {
 	delete(ss.byFD, fd)
 	ss.mu.Unlock()
 	if s != nil {
-		s.release()
+		s.release(ss)
 	}
 }
 
-func (s *Socket) release() {
+// release forgets one rump descriptor of from naming s. The last one closes
+// hijackd's ends of the shadow. Otherwise the other processes holding s
+// must watch it now, since from's watcher may have been the one that did.
+func (s *Socket) release(from *Sockets) {
 	s.mu.Lock()
 	s.refs--
+	if s.holders[from]--; s.holders[from] <= 0 {
+		delete(s.holders, from)
+	}
 	last := s.refs == 0
+	var others []*Sockets
+	for h := range s.holders {
+		if h != from {
+			others = append(others, h)
+		}
+	}
 	s.mu.Unlock()
 	if last {
 		s.shadow.Close()
+		return
+	}
+	for _, h := range others {
+		go h.watch()
 	}
 }
 
@@ -114,12 +156,90 @@ func (ss *Sockets) Clone() *Sockets {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	for fd, s := range ss.byFD {
-		s.mu.Lock()
-		s.refs++
-		s.mu.Unlock()
+		s.hold(c)
 		c.byFD[fd] = s
 	}
 	return c
+}
+
+// Attach gives the sockets the rump process they are in, once the process
+// has one: a fork child's sockets are its parent's until it claims its
+// fork. A watcher starts at once when a socket lacks readiness, since the
+// parent's may no longer watch it.
+func (ss *Sockets) Attach(ctx context.Context, conn *rumpconn.Conn, staging *rumpconn.Staging) {
+	if ss == nil {
+		return
+	}
+	ss.mu.Lock()
+	ss.ctx, ss.conn, ss.staging = context.WithoutCancel(ctx), conn, staging
+	ss.mu.Unlock()
+	ss.watch()
+}
+
+// watch starts the watcher, or kicks it, when a socket lacks readiness and
+// the rump process is known.
+func (ss *Sockets) watch() {
+	ss.mu.Lock()
+	conn, staging, ctx := ss.conn, ss.staging, ss.ctx
+	need := false
+	for _, s := range ss.byFD {
+		if r, w := s.shadow.State(); !r || !w {
+			need = true
+			break
+		}
+	}
+	ss.mu.Unlock()
+	if conn != nil && need {
+		ss.changed(ctx, conn, staging)
+	}
+}
+
+// Lost is told that the rump process the sockets were in is gone, replaced
+// by a new one after a reconnect: the watcher is abandoned without a call
+// to the new rump process, whose descriptor numbers its pipe's may now name,
+// and every socket is forgotten, its shadow readable and writable so that a
+// program waiting on it calls and learns EBADF.
+func (ss *Sockets) Lost() {
+	if ss == nil {
+		return
+	}
+	ss.mu.Lock()
+	w := ss.w
+	ss.w = nil
+	all := ss.byFD
+	ss.byFD = make(map[int32]*Socket)
+	ss.mu.Unlock()
+	if w != nil {
+		w.cancel()
+	}
+	for _, s := range all {
+		s.shadow.Set(true, true)
+		s.release(ss)
+	}
+}
+
+// Private returns the rump descriptors the sockets' watcher holds, which no
+// shadow names: a fork child's rump process inherits them and must close
+// them.
+func (ss *Sockets) Private() []int32 {
+	if ss == nil {
+		return nil
+	}
+	ss.mu.Lock()
+	w := ss.w
+	ss.mu.Unlock()
+	if w == nil {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []int32
+	for _, fd := range w.pipe {
+		if fd >= 0 {
+			out = append(out, fd)
+		}
+	}
+	return out
 }
 
 // Close stops the watcher and forgets every socket.
@@ -138,7 +258,7 @@ func (ss *Sockets) Close() {
 		w.stop()
 	}
 	for _, s := range all {
-		s.release()
+		s.release(ss)
 	}
 }
 
@@ -151,6 +271,7 @@ func (ss *Sockets) changed(ctx context.Context, conn *rumpconn.Conn, staging *ru
 		ss.mu.Unlock()
 		return
 	}
+	ss.ctx, ss.conn, ss.staging = context.WithoutCancel(ctx), conn, staging
 	w := ss.w
 	if w == nil || w.conn != conn {
 		if w != nil {
@@ -326,7 +447,10 @@ func (w *watcher) poll(fds []unix.PollFd, socks []*Socket) {
 	}
 	for i, s := range socks {
 		ev := got[i+1].Revents
-		if ev == 0 {
+		if ev == 0 || w.ss.Lookup(fds[i+1].Fd) != s {
+			// Its descriptor was closed meanwhile, which ended the
+			// poll with POLLNVAL: the socket is another process's
+			// to watch now, or no one's.
 			continue
 		}
 		r, wr := s.shadow.State()

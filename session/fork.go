@@ -45,6 +45,9 @@ func (ps *processes) snapshot(p *process) {
 	if !hasState || ps.prefork == nil {
 		return
 	}
+	// Children given a fork that hold sockets claim it at once, to watch
+	// the sockets p may stop watching.
+	var claim []*process
 	var unseen []int
 	for _, pid := range childrenOf(p.pid) {
 		ps.mu.Lock()
@@ -64,22 +67,25 @@ func (ps *processes) snapshot(p *process) {
 		if !lazy {
 			continue
 		}
-		entries := p.forkEntries()
+		entries, private := p.forkState()
 		cookie, err := ps.prefork(p)
 		if err != nil {
 			continue // the child starts with a rump process of its own
 		}
 		k.mu.Lock()
 		if k.parent == p && k.conn == nil {
-			k.parent, k.forked, k.inherited = nil, &cookie, inherited(entries)
+			k.parent, k.forked, k.inherited = nil, &cookie, inherited(entries, private)
 			k.mu.Unlock()
+			claim = append(claim, k)
 		} else {
 			k.mu.Unlock()
 			ps.discard(fork{cookie: cookie})
 		}
 	}
 	for _, pid := range unseen {
-		f := fork{entries: p.forkEntries(), sockets: p.sockets.Clone(), cwd: p.CwdInRump()}
+		entries, private := p.forkState()
+		f := fork{entries: entries, private: private, sockets: p.sockets.Clone(),
+			cwd: p.CwdInRump()}
 		cookie, err := ps.prefork(p)
 		if err != nil {
 			f.sockets.Close()
@@ -103,6 +109,18 @@ func (ps *processes) snapshot(p *process) {
 		ps.pending.Add(1 - int64(len(old)))
 		for _, o := range old {
 			ps.discard(o)
+		}
+		if f.sockets.Len() > 0 {
+			// It may wait on them untrapped (a daemon's child after
+			// its parent exits): it must have a watcher of its own.
+			if k, err := ps.addChild(pid, pid, p.pid); err == nil {
+				claim = append(claim, k)
+			}
+		}
+	}
+	for _, k := range claim {
+		if k.sockets.Len() > 0 && ps.claim != nil {
+			ps.claim(k)
 		}
 	}
 }

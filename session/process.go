@@ -68,6 +68,9 @@ type process struct {
 	// the rump kernel, which it has since left.
 	snapshots   map[int]fork
 	rumpCwdKids map[int]bool
+	// pumped are the rump descriptors its pumps hold, which no shadow
+	// names; guarded by mu.
+	pumped map[int32]bool
 }
 
 // fork is what a fork child inherits: the rump process Prefork made, the
@@ -76,17 +79,19 @@ type process struct {
 type fork struct {
 	cookie  rumpconn.Cookie
 	entries map[int]int32
+	private []int32
 	sockets *emulate.Sockets
 	cwd     bool
 }
 
-// inherited returns the rump descriptors of entries.
-func inherited(entries map[int]int32) []int32 {
-	out := make([]int32, 0, len(entries))
+// inherited returns the rump descriptors a fork's rump process has: those
+// of entries, and private, hijackd's own, which no shadow names.
+func inherited(entries map[int]int32, private []int32) []int32 {
+	out := make([]int32, 0, len(entries)+len(private))
 	for _, r := range entries {
 		out = append(out, r)
 	}
-	return out
+	return append(out, private...)
 }
 
 // hasRumpState reports whether the process has anything a fork child would
@@ -158,6 +163,7 @@ type processes struct {
 	// claim it; prefork forks the rump process of a process for a child.
 	release func(rumpconn.Cookie)
 	prefork func(*process) (rumpconn.Cookie, error)
+	claim   func(*process) // gives a process its rump process now
 
 	mu      sync.Mutex
 	byTID   map[int]*process // guarded by mu
@@ -237,8 +243,8 @@ func (ps *processes) addChild(tid, pid, ppid int) (*process, error) {
 		delete(parent.rumpCwdKids, pid)
 		rumpState := parent.conn != nil || parent.forked != nil || parent.parent != nil
 		if !snap && rumpState {
-			f = fork{entries: parent.forkEntriesLocked(), sockets: parent.sockets.Clone(),
-				cwd: parent.cwd.Load() || rumpCwd}
+			f = fork{entries: parent.forkEntriesLocked(), private: parent.privateLocked(),
+				sockets: parent.sockets.Clone(), cwd: parent.cwd.Load() || rumpCwd}
 			child.parent = parent // before a snapshot can find it
 			if parent.kids == nil {
 				parent.kids = make(map[*process]bool)
@@ -256,7 +262,7 @@ func (ps *processes) addChild(tid, pid, ppid int) (*process, error) {
 	child.mu.Lock()
 	child.sockets = f.sockets
 	if child.forked == nil {
-		child.inherited = inherited(f.entries)
+		child.inherited = inherited(f.entries, f.private)
 	}
 	child.mu.Unlock()
 	for n, r := range f.entries {
@@ -327,11 +333,22 @@ func (p *process) forkEntriesLocked() map[int]int32 {
 	return entries
 }
 
-// forkEntries is forkEntriesLocked for a caller without p.mu.
-func (p *process) forkEntries() map[int]int32 {
+// privateLocked returns the rump descriptors of p that no shadow names:
+// its watcher's pipe and its pumps' duplicates.
+func (p *process) privateLocked() []int32 {
+	out := p.sockets.Private()
+	for r := range p.pumped {
+		out = append(out, r)
+	}
+	return out
+}
+
+// forkState returns what a child forked from p now holds: the shadows
+// (forkEntriesLocked) and the rump descriptors no shadow names.
+func (p *process) forkState() (map[int]int32, []int32) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.forkEntriesLocked()
+	return p.forkEntriesLocked(), p.privateLocked()
 }
 
 // discard frees what an unclaimed fork holds.
@@ -499,8 +516,15 @@ func (ps *processes) invalidate(pid int) {
 	p := ps.byPID[pid]
 	ps.mu.Unlock()
 	if p != nil {
-		p.shadow.Invalidate()
+		p.lost()
 	}
+}
+
+// lost is told that p's rump process was replaced by a new one after the
+// connection was lost: its rump descriptors are gone with the old one.
+func (p *process) lost() {
+	p.shadow.Invalidate()
+	p.sockets.Lost()
 }
 
 // count returns the number of live processes.

@@ -87,8 +87,22 @@ func (s *served) pump(id uint64, p *process, newfd int, file fdinject.RumpFile,
 		return err
 	}
 	s.sess.pumps.add(pump)
+	fd, private := file.(interface{ FD() int32 })
+	if private {
+		p.mu.Lock()
+		if p.pumped == nil {
+			p.pumped = make(map[int32]bool)
+		}
+		p.pumped[fd.FD()] = true
+		p.mu.Unlock()
+	}
 	pump.Start(s.sess.ctx, file, func() {
 		s.sess.pumps.remove(pump)
+		if private {
+			p.mu.Lock()
+			delete(p.pumped, fd.FD())
+			p.mu.Unlock()
+		}
 		p.dropConn()
 	})
 	return nil

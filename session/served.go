@@ -77,6 +77,9 @@ func (s *served) Serve(n *notify.Notification, sc *decision.Syscall, v decision.
 		Sockets: p.sockets,
 		Sysctl:  p.sysctl,
 		Replace: func(fd, src int, cloexec bool) error {
+			if src < 0 {
+				src = s.shadow.FD()
+			}
 			_, err := s.sess.listener.AddFD(n.ID, src, fd, cloexec, false)
 			return err
 		},
@@ -117,13 +120,13 @@ func (s *served) connFor(p *process) (*rumpconn.Conn, *rumpconn.Staging, error) 
 		delete(parent.kids, p)
 		parent.forking++
 		parent.mu.Unlock()
-		entries := parent.forkEntries()
+		entries, private := parent.forkState()
 		// No exec flush first: the child was forked before any exec
 		// the parent has not followed yet, and inherits what it closed.
 		cookie, err := s.Prefork(parent)
 		parent.forked1()
 		if err == nil {
-			p.forked, p.inherited = &cookie, inherited(entries)
+			p.forked, p.inherited = &cookie, inherited(entries, private)
 		} else {
 			s.sess.log.Warn("fork of the parent's rump process failed; the child's starts empty",
 				"pid", p.pid, "parent", parent.pid, "error", err)
@@ -135,7 +138,7 @@ func (s *served) connFor(p *process) (*rumpconn.Conn, *rumpconn.Staging, error) 
 	}
 	staging := rumpconn.NewStaging(targetMemory{pid: p.pid})
 	pid := p.pid
-	opts := s.sess.owner.connOptions(pid, staging, s.sess.retry, p.shadow.Invalidate)
+	opts := s.sess.owner.connOptions(pid, staging, s.sess.retry, p.lost)
 	var conn *rumpconn.Conn
 	if p.forked != nil {
 		// The rump process its parent's prefork made, descriptors and
@@ -156,7 +159,7 @@ func (s *served) connFor(p *process) (*rumpconn.Conn, *rumpconn.Staging, error) 
 		}
 	} else {
 		conn, err = s.sess.owner.connect(s.sess.ctx, s.srv,
-			strings.TrimSpace(string(name)), pid, staging, s.sess.retry, p.shadow.Invalidate)
+			strings.TrimSpace(string(name)), pid, staging, s.sess.retry, p.lost)
 	}
 	if err != nil {
 		return nil, nil, err
@@ -175,7 +178,16 @@ func (s *served) connFor(p *process) (*rumpconn.Conn, *rumpconn.Staging, error) 
 	}
 	p.inherited = nil
 	p.conn, p.staging = conn, staging
+	p.sockets.Attach(s.sess.ctx, conn, staging)
 	return conn, staging, nil
+}
+
+// claim gives p its rump process now, for a fork child that must watch the
+// sockets it inherited.
+func (s *served) claim(p *process) {
+	if _, _, err := s.connFor(p); err != nil {
+		s.sess.log.Warn("claiming a child's fork failed", "pid", p.pid, "error", err)
+	}
 }
 
 // Prefork forks p's rump process as it is, for a child of p. An exec p

@@ -158,6 +158,7 @@ func (s *Server) open(l *notify.Listener, policy *decision.Policy, retry decisio
 		backend := &served{sess: sess, srv: srv, shadow: shadow}
 		sess.procs.release = backend.release
 		sess.procs.prefork = backend.Prefork
+		sess.procs.claim = backend.claim
 		sess.rump = backend
 		// The registering process is the program: its rump process is
 		// the one made before it ran.

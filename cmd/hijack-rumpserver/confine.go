@@ -120,6 +120,9 @@ func setup(opts options) error {
 	if opts.dieWithParent {
 		args = append(args, "--die-with-parent")
 	}
+	if opts.lifeline {
+		args = append(args, "--lifeline")
+	}
 	err = syscall.Exec("/proc/self/fd/"+strconv.Itoa(exeFd), args, os.Environ())
 	return fmt.Errorf("execute serve stage: %w", err)
 }

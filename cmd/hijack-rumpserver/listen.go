@@ -13,6 +13,9 @@ import (
 // servedFd is the descriptor a parent hands the socket to serve on.
 const servedFd = 3
 
+// lifelineFd is the descriptor of --lifeline.
+const lifelineFd = 4
+
 // servingSocket returns the socket to serve: a new listener for a --listen
 // URL, or descriptor 3. cleanup closes the listener, which removes a unix
 // socket it created.

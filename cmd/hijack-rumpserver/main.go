@@ -43,6 +43,7 @@ type options struct {
 	user          string
 	noConfine     bool
 	dieWithParent bool
+	lifeline      bool
 	logLevel      slog.Level
 
 	stage  string // internal: "", setup or serve
@@ -93,7 +94,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		"when started as root, serve as this `user` (name or UID[:GID]); default "+
 			rumpserver.DefaultUser)
 	fs.BoolVar(&opts.dieWithParent, "die-with-parent", false,
-		"end when the process that started the server ends (how hijackd starts it)")
+		"end when the process that started the server ends")
+	fs.BoolVar(&opts.lifeline, "lifeline", false,
+		"descriptor 4 is the read end of a pipe: end once every write end is closed "+
+			"(how hijackd starts it, so that it outlives a restart of hijackd)")
 	fs.BoolVar(&opts.noConfine, "no-confine", false,
 		"serve in the caller's network namespace with its privileges (tests only)")
 	fs.StringVar(&opts.stage, rumpserver.StageFlag, "", "internal: the stage to run")

@@ -72,6 +72,25 @@ func serve(opts options, serving, root *os.File, log *slog.Logger) error {
 			s.Close()
 		}
 	}()
+	if opts.lifeline {
+		line := os.NewFile(lifelineFd, "lifeline")
+		if line == nil {
+			return fmt.Errorf("--lifeline without descriptor %d", lifelineFd)
+		}
+		unix.CloseOnExec(lifelineFd)
+		go func() {
+			// Nothing is ever written: the read ends when the last
+			// write end is closed.
+			var b [1]byte
+			for {
+				if _, err := line.Read(b[:]); err != nil {
+					break
+				}
+			}
+			log.Info("rump server stopping", "reason", "lifeline closed")
+			s.Close()
+		}()
+	}
 
 	fd := int(serving.Fd())
 	listening, _ := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN)

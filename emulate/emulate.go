@@ -36,6 +36,11 @@ type Reply struct {
 	// Sent reports that the handler has answered the notification itself,
 	// with the descriptor it injected.
 	Sent bool
+	// Park reports that a blocking call gave up its wait, having done
+	// nothing, because hijackd is handing its sessions to a successor,
+	// which is to serve the notification afresh. Errno is EINTR, the
+	// answer for a caller that does not know of parking.
+	Park bool
 }
 
 // Call is one rump decision to serve.
@@ -48,6 +53,9 @@ type Call struct {
 	// Valid reports whether the notification is still pending; a handler
 	// calls it before writing results into the target.
 	Valid func() error
+	// HandingOff reports whether hijackd is handing its sessions over, at
+	// which a blocking wait parks the call (Reply.Park). May be nil.
+	HandingOff func() bool
 
 	// PID is the target process, Shadows its shadow table and FDOff the
 	// policy's lowest shadow number.
@@ -62,8 +70,9 @@ type Call struct {
 	Sockets *Sockets
 	Sysctl  *SysctlFiles
 
-	// Replace puts host descriptor src at number fd in the target, in
-	// place of what is there, without answering the notification.
+	// Replace puts a duplicate of host descriptor src, or of the session's
+	// file shadow when src is -1, at number fd in the target, in place of
+	// what is there, without answering the notification.
 	Replace func(fd, src int, cloexec bool) error
 	// Pump installs a pumped shadow of file at number newfd, below fdoff,
 	// and answers the notification with newfd. On success the pump owns

@@ -279,6 +279,10 @@ func (c *Call) connect(ctx context.Context, fd, a, alen uint64) Reply {
 		return r
 	}
 	if w := c.wait(ctx, fd, unix.POLLOUT); w.Errno != 0 || w.Sent {
+		// The connect goes on in the rump kernel: done again, it
+		// would fail with EALREADY. Interrupted, the program
+		// expects as much.
+		w.Park = false
 		return w
 	}
 	var s staged
@@ -334,6 +338,9 @@ func (c *Call) wait(ctx context.Context, fd uint64, events int16) Reply {
 		}
 		if interrupted(c.N.PID) {
 			return Reply{Errno: unix.EINTR}
+		}
+		if c.HandingOff != nil && c.HandingOff() {
+			return Reply{Errno: unix.EINTR, Park: true}
 		}
 	}
 }

@@ -170,3 +170,38 @@ func (r *ReadyShadow) closeLocked() {
 	unix.Close(r.peer)
 	r.target, r.peer = -1, -1
 }
+
+// ShadowState is what a successor needs to go on with a ReadyShadow
+// besides its two descriptors.
+type ShadowState struct {
+	Readable bool `json:"readable"`
+	Writable bool `json:"writable"`
+	HungUp   bool `json:"hung_up"`
+}
+
+// Handoff returns the shadow's two ends, the one installed in the target
+// first, and its state, for a successor's RestoreReadyShadow. The shadow
+// keeps them; ok is false once it is closed.
+func (r *ReadyShadow) Handoff() (target, peer int, st ShadowState, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.target < 0 {
+		return -1, -1, ShadowState{}, false
+	}
+	return r.target, r.peer, ShadowState{r.readable, r.writable, r.hungUp}, true
+}
+
+// RestoreReadyShadow makes a ReadyShadow of the ends and state a
+// predecessor's Handoff gave. It takes the descriptors.
+func RestoreReadyShadow(target, peer int, st ShadowState) (*ReadyShadow, error) {
+	var s unix.Stat_t
+	if err := unix.Fstat(target, &s); err != nil {
+		unix.Close(target)
+		unix.Close(peer)
+		return nil, fmt.Errorf("restore socket shadow: %w", err)
+	}
+	r := &ReadyShadow{target: target, peer: peer, readable: st.Readable,
+		writable: st.Writable, hungUp: st.HungUp, ino: s.Ino}
+	socketShadows.Store(s.Ino, true)
+	return r, nil
+}

@@ -300,6 +300,14 @@ func (l *Listener) AddFD(id uint64, srcfd, newfd int, cloexec, send bool) (int, 
 	}
 }
 
+// FD returns the listener descriptor, for handing it to a successor; -1
+// once closed. The Listener keeps it.
+func (l *Listener) FD() int {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.fd
+}
+
 // Stop makes a Wait in progress, and every later one, return ErrClosed. It
 // may be called from any goroutine, any number of times.
 func (l *Listener) Stop() {

@@ -65,8 +65,9 @@ func (s *served) Serve(n *notify.Notification, sc *decision.Syscall, v decision.
 	}
 	return emulate.Serve(s.sess.ctx, &emulate.Call{
 		N: n, Syscall: sc, Verdict: v, Conn: conn, Staging: staging,
-		Valid: func() error { return s.sess.listener.Valid(n.ID) },
-		PID:   p.pid, Shadows: p.shadow, FDOff: s.sess.policy.FDOff,
+		Valid:      func() error { return s.sess.listener.Valid(n.ID) },
+		HandingOff: s.sess.handingOff.Load,
+		PID:        p.pid, Shadows: p.shadow, FDOff: s.sess.policy.FDOff,
 		Inject: func(src, fd int, cloexec bool) error {
 			if src < 0 {
 				src = s.shadow.FD()

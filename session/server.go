@@ -132,9 +132,36 @@ func (s *Server) open(l *notify.Listener, policy *decision.Policy, retry decisio
 		return nil, errors.New("hijackd is shutting down")
 	}
 	s.nextID++
+	sess := s.newSession(s.nextID, l, policy, retry, server, program, reg.Argv,
+		int(cred.Pid), cred.Uid, time.Now())
+	if conn != nil {
+		if err := s.serveRump(sess, srv); err != nil {
+			return nil, err
+		}
+		// The registering process is the program: its rump process is
+		// the one made before it ran.
+		if _, err := sess.procs.add(sess.pid, sess.pid, conn, staging); err != nil {
+			sess.shadow.Close()
+			return nil, err
+		}
+	} else {
+		reason := "no server"
+		if noServer != nil {
+			reason = noServer.Error()
+		}
+		sess.rump = &unreachable{log: sess.log, server: serverName(server), reason: reason}
+	}
+	s.launchLocked(sess, "session opened")
+	return sess, nil
+}
+
+// newSession returns a session of listener l, not started yet.
+func (s *Server) newSession(id uint64, l *notify.Listener, policy *decision.Policy,
+	retry decision.Retry, server, program string, argv []string, pid int, uid uint32,
+	started time.Time) *Session {
 	sess := &Session{
-		id: s.nextID, listener: l, policy: policy, retry: retry, server: server,
-		program: program, argv: reg.Argv, pid: int(cred.Pid), uid: cred.Uid, started: time.Now(),
+		id: id, listener: l, policy: policy, retry: retry, server: server,
+		program: program, argv: argv, pid: pid, uid: uid, started: started,
 		metrics: s.metrics, done: make(chan struct{}),
 	}
 	sess.ctx, sess.cancel = context.WithCancel(context.Background())
@@ -149,34 +176,30 @@ func (s *Server) open(l *notify.Listener, policy *decision.Policy, retry decisio
 	}
 	sess.procs.onAdd = func(*process) { s.metrics.Processes.Inc() }
 	sess.log = s.log.With("session", sess.id)
-	if conn != nil {
-		shadow, err := fdinject.NewShadow()
-		if err != nil {
-			return nil, err
-		}
-		sess.shadow = shadow
-		backend := &served{sess: sess, srv: srv, shadow: shadow}
-		sess.procs.release = backend.release
-		sess.procs.prefork = backend.Prefork
-		sess.procs.claim = backend.claim
-		sess.rump = backend
-		// The registering process is the program: its rump process is
-		// the one made before it ran.
-		if _, err := sess.procs.add(sess.pid, sess.pid, conn, staging); err != nil {
-			shadow.Close()
-			return nil, err
-		}
-	} else {
-		reason := "no server"
-		if noServer != nil {
-			reason = noServer.Error()
-		}
-		sess.rump = &unreachable{log: sess.log, server: serverName(server), reason: reason}
+	return sess
+}
+
+// serveRump makes sess perform its rump decisions on srv.
+func (s *Server) serveRump(sess *Session, srv rumpconn.Server) error {
+	shadow, err := fdinject.NewShadow()
+	if err != nil {
+		return err
 	}
+	sess.shadow = shadow
+	backend := &served{sess: sess, srv: srv, shadow: shadow}
+	sess.procs.release = backend.release
+	sess.procs.prefork = backend.Prefork
+	sess.procs.claim = backend.claim
+	sess.rump = backend
+	return nil
+}
+
+// launchLocked records sess and starts its receiver. s.mu is held.
+func (s *Server) launchLocked(sess *Session, msg string) {
 	s.sessions[sess.id] = sess
 	s.metrics.Sessions.Inc()
-	sess.log.Info("session opened", "program", program, "pid", sess.pid, "uid", sess.uid,
-		"policy", policy.String(), "server", serverName(server))
+	sess.log.Info(msg, "program", sess.program, "pid", sess.pid, "uid", sess.uid,
+		"policy", sess.policy.String(), "server", serverName(sess.server))
 
 	s.wg.Add(1)
 	go func() {
@@ -184,7 +207,6 @@ func (s *Server) open(l *notify.Listener, policy *decision.Policy, retry decisio
 		sess.serve()
 		s.closeSession(sess)
 	}()
-	return sess, nil
 }
 
 func serverName(url string) string {
@@ -195,6 +217,15 @@ func serverName(url string) string {
 }
 
 func (s *Server) closeSession(sess *Session) {
+	if sess.handingOff.Load() {
+		// Its successor goes on with it: nothing is closed.
+		s.mu.Lock()
+		delete(s.sessions, sess.id)
+		s.mu.Unlock()
+		s.metrics.Sessions.Dec()
+		sess.log.Info("session handed over", "program", sess.program, "pid", sess.pid)
+		return
+	}
 	sess.procs.close()
 	if sess.shadow != nil {
 		sess.shadow.Close()

@@ -57,9 +57,20 @@ type Session struct {
 	shadows atomic.Int64 // live shadows in all processes of the session
 	cwds    atomic.Int64 // processes of the session whose working directory is in rump
 
+	// handingOff is set when hijackd hands its sessions to a successor:
+	// the receiver stops, blocking calls park.
+	handingOff atomic.Bool
+
 	mu        sync.Mutex
 	withdrawn int // notifications whose target went away first; guarded by mu
 	served    int // notifications answered; guarded by mu
+	// calls are the notifications being served off the receiver, by id,
+	// and parked those a handoff left for the successor to serve; resumed
+	// are those a predecessor left, which the receiver serves first.
+	// guarded by mu.
+	calls   map[uint64]notify.Notification
+	parked  []notify.Notification
+	resumed []notify.Notification
 }
 
 // Rump performs a session's rump decisions.
@@ -92,6 +103,19 @@ func (s *Session) serve() {
 	// first keeps that window short.
 	raisePriority()
 
+	s.mu.Lock()
+	resumed := s.resumed
+	s.resumed = nil
+	s.mu.Unlock()
+	for i := range resumed {
+		n := resumed[i]
+		if s.listener.Valid(n.ID) != nil {
+			s.withdraw("resumed") // interrupted or killed meanwhile
+			continue
+		}
+		s.handle(&n)
+	}
+
 	var n notify.Notification
 	for {
 		ready, hup, err := s.listener.Wait()
@@ -112,6 +136,10 @@ func (s *Session) serve() {
 		default:
 			s.log.Error("receive failed", "error", err)
 		}
+	}
+	if s.handingOff.Load() {
+		s.settle()
+		return
 	}
 	// Rump calls still in flight end once their rump processes do.
 	// Every process is gone: what is left in pumped shadows is final.
@@ -232,10 +260,14 @@ func (s *Session) handle(n *notify.Notification) {
 		// A rump call takes a round trip to the rump kernel, or blocks
 		// there; the receiver goes on with the other threads' calls.
 		call := *n
+		s.track(call)
 		s.inflight.Add(1)
 		go func() {
 			defer s.inflight.Done()
-			s.reply(&call, sc.Name, decision.Rump, s.rump.Serve(&call, sc, v, proc), start)
+			r := s.rump.Serve(&call, sc, v, proc)
+			if s.untrack(call.ID) {
+				s.reply(&call, sc.Name, decision.Rump, r, start)
+			}
 		}()
 	}
 }
@@ -266,17 +298,26 @@ func (s *Session) exiting(n *notify.Notification, name string, start time.Time) 
 		return
 	}
 	call := *n
+	s.track(call)
 	s.inflight.Add(1)
 	go func() {
 		defer s.inflight.Done()
 		s.procs.snapshot(p)
-		s.reply(&call, name, decision.Host, Reply{}, start)
+		if s.untrack(call.ID) {
+			s.reply(&call, name, decision.Host, Reply{}, start)
+		}
 	}()
 }
 
 // reply answers n, counts the decision and times it.
 func (s *Session) reply(n *notify.Notification, name string, d decision.Decision, r Reply,
 	start time.Time) {
+	if r.Park && s.handingOff.Load() {
+		s.mu.Lock()
+		s.parked = append(s.parked, *n)
+		s.mu.Unlock()
+		return // the successor serves it
+	}
 	var err error
 	switch {
 	case r.Sent:

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/hijack-project/hijack/rumpconn"
@@ -16,11 +15,39 @@ import (
 
 // embedded is hijackd's embedded rump kernel: hijack-rumpserver, confined,
 // accepting on a socket in the state directory that hijackd made for it.
+// It lives as long as its lifeline, a pipe whose read end it holds: it ends
+// once every write end is closed. hijackd holds one and, when it hands its
+// sessions to a successor, stores another with systemd, so that the kernel
+// and the rump processes in it outlive a restart of hijackd and end with
+// the service.
 type embedded struct {
-	cmd  *exec.Cmd
-	ln   *net.UnixListener
-	sock string
-	done chan struct{}
+	cmd      *exec.Cmd // nil for a kernel a predecessor started
+	ln       *net.UnixListener
+	sock     string
+	lifeline *os.File // the write end
+	done     chan struct{}
+}
+
+// lifelineName is the lifeline's name in systemd's descriptor store.
+const lifelineName = "embedded-lifeline"
+
+// embeddedSocket is where the embedded kernel of stateDir accepts.
+func embeddedSocket(stateDir string) string {
+	return filepath.Join(stateDir, "rump", "rump.sock")
+}
+
+// adoptEmbedded takes over the embedded kernel a predecessor started, whose
+// lifeline it handed over.
+func adoptEmbedded(stateDir string, lifeline *os.File, log *slog.Logger) (*embedded,
+	*rumpconn.Server, error) {
+	sock := embeddedSocket(stateDir)
+	srv, err := rumpconn.ParseServer("unix://"+sock, "/")
+	if err != nil {
+		lifeline.Close()
+		return nil, nil, err
+	}
+	log.Info("embedded rump kernel taken over", "server", srv.String())
+	return &embedded{sock: sock, lifeline: lifeline, done: make(chan struct{})}, &srv, nil
 }
 
 // startEmbedded starts the embedded kernel with its root under stateDir,
@@ -47,7 +74,7 @@ func startEmbedded(bin, stateDir, user string, log *slog.Logger) (*embedded,
 	if err := os.MkdirAll(sockDir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("embedded kernel socket directory: %w", err)
 	}
-	sock := filepath.Join(sockDir, "rump.sock")
+	sock := embeddedSocket(stateDir)
 	os.Remove(sock)
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
 	if err != nil {
@@ -60,26 +87,29 @@ func startEmbedded(bin, stateDir, user string, log *slog.Logger) (*embedded,
 	}
 	defer f.Close()
 
+	r, w, err := os.Pipe()
+	if err != nil {
+		ln.Close()
+		return nil, nil, fmt.Errorf("embedded kernel lifeline: %w", err)
+	}
+	defer r.Close()
 	cmd, err := rumpserver.ConfinedCommand(rumpserver.SpawnConfig{
 		Path: bin, Root: root, User: user, Stderr: os.Stderr,
-		Args: []string{"--die-with-parent"},
+		Args: []string{"--lifeline"},
 	}, f)
 	if err != nil {
 		ln.Close()
+		w.Close()
 		return nil, nil, err
 	}
-	if cmd.SysProcAttr == nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{}
-	}
-	// The embedded kernel is hijackd's: it must not outlive it, even when
-	// hijackd is killed.
-	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	cmd.ExtraFiles = append(cmd.ExtraFiles, r) // descriptor 4
 	if err := cmd.Start(); err != nil {
 		ln.Close()
+		w.Close()
 		return nil, nil, fmt.Errorf("start embedded kernel %s: %w "+
 			"(--rump-server-bin names it; --no-embedded runs without it)", bin, err)
 	}
-	e := &embedded{cmd: cmd, ln: ln, sock: sock, done: make(chan struct{})}
+	e := &embedded{cmd: cmd, ln: ln, sock: sock, lifeline: w, done: make(chan struct{})}
 	go func() {
 		err := cmd.Wait()
 		close(e.done)
@@ -95,10 +125,17 @@ func startEmbedded(bin, stateDir, user string, log *slog.Logger) (*embedded,
 	return e, &srv, nil
 }
 
-// stop ends the embedded kernel and removes its socket.
+// stop ends the embedded kernel and removes its socket. A kernel a
+// predecessor started ends once its lifeline is closed everywhere.
 func (e *embedded) stop() {
-	e.ln.Close()
+	if e.ln != nil {
+		e.ln.Close()
+	}
 	os.Remove(e.sock)
+	e.lifeline.Close()
+	if e.cmd == nil {
+		return
+	}
 	e.cmd.Process.Signal(os.Interrupt)
 	select {
 	case <-e.done:

@@ -28,6 +28,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/hijack-project/hijack/control"
 	"github.com/hijack-project/hijack/internal/systemd"
 	"github.com/hijack-project/hijack/metrics"
@@ -84,9 +86,25 @@ func run() error {
 		return fmt.Errorf("--socket-mode %q: want octal permissions such as 0660", *socketMode)
 	}
 
+	// What systemd passes: the control socket of hijackd.socket, and
+	// what a predecessor stored when it handed its sessions over.
+	passed, err := systemd.ListenFDs()
+	if err != nil {
+		return fmt.Errorf("descriptors from systemd: %w", err)
+	}
+	controlFDs, stored := splitPassed(passed)
+
 	m := metrics.New()
 	var opts session.Options
-	if !*noEmbedded {
+	var kernel *embedded
+	if f, ok := stored[lifelineName]; ok && !*noEmbedded {
+		delete(stored, lifelineName)
+		e, url, err := adoptEmbedded(*stateDir, os.NewFile(uintptr(f), lifelineName), log)
+		if err != nil {
+			return err
+		}
+		kernel, opts.Embedded = e, url
+	} else if !*noEmbedded {
 		bin := *serverBin
 		if bin == "" {
 			self, err := os.Executable()
@@ -99,14 +117,22 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		defer e.stop()
-		opts.Embedded = url
+		kernel, opts.Embedded = e, url
 	}
+	handedOver := false
+	defer func() {
+		if kernel != nil && !handedOver {
+			kernel.stop()
+		}
+	}()
 	srv, err := session.NewServer(log, m, opts)
 	if err != nil {
 		return err
 	}
-	ln, activated, err := controlListener(*socketPath, os.FileMode(mode), log)
+	if err := resume(srv, stored, log); err != nil {
+		log.Error("sessions of the previous hijackd not resumed", "error", err)
+	}
+	ln, activated, err := controlListener(controlFDs, *socketPath, os.FileMode(mode), log)
 	if err != nil {
 		return err
 	}
@@ -146,10 +172,21 @@ func run() error {
 	case err = <-errc:
 	}
 	systemd.Stopping()
-	srv.Close()
 	if httpSrv != nil {
 		httpSrv.Close()
 	}
+	if err == nil && systemd.Managed() {
+		// Under systemd a stop may be a restart: the sessions go to the
+		// descriptor store, which systemd keeps for the next hijackd
+		// and empties when the service stops for good.
+		if herr := handoff(srv, kernel, log); herr == nil {
+			handedOver = true
+			return nil
+		} else {
+			log.Error("sessions not handed over; they end", "error", herr)
+		}
+	}
+	srv.Close()
 	return err
 }
 
@@ -168,19 +205,32 @@ func newLogger(level, format string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format %q: want text or json", format)
 }
 
+// splitPassed sorts what systemd passed into the control sockets and the
+// descriptors a predecessor stored, by name.
+func splitPassed(files []systemd.File) (control []systemd.File, stored map[string]int) {
+	stored = make(map[string]int)
+	for _, f := range files {
+		switch {
+		case f.Name == "control":
+			control = append(control, f)
+		case stored[f.Name] != 0:
+			unix.Close(f.FD) // a name stored twice: the first one counts
+		default:
+			stored[f.Name] = f.FD
+		}
+	}
+	return control, stored
+}
+
 // controlListener returns the control socket: the one systemd passed, named
 // "control" by hijackd.socket, or else one hijackd opens at path itself.
-func controlListener(path string, mode os.FileMode, log *slog.Logger) (*net.UnixListener,
-	bool, error) {
-	files, err := systemd.ListenFDs()
-	if err != nil {
-		return nil, false, fmt.Errorf("descriptors from systemd: %w", err)
-	}
+func controlListener(files []systemd.File, path string, mode os.FileMode,
+	log *slog.Logger) (*net.UnixListener, bool, error) {
 	var ln *net.UnixListener
 	for _, f := range files {
 		file := os.NewFile(uintptr(f.FD), f.Name)
-		if f.Name != "control" || ln != nil {
-			log.Warn("ignoring a descriptor from systemd", "name", f.Name)
+		if ln != nil {
+			log.Warn("ignoring a second control socket from systemd")
 			file.Close()
 			continue
 		}
@@ -201,7 +251,7 @@ func controlListener(path string, mode os.FileMode, log *slog.Logger) (*net.Unix
 	if ln != nil {
 		return ln, true, nil
 	}
-	ln, err = listen(path, mode)
+	ln, err := listen(path, mode)
 	return ln, false, err
 }
 

@@ -27,7 +27,14 @@ const maxNameLen = 255
 // The name must be 1 to 255 printable ASCII characters without ':', which
 // separates names in $LISTEN_FDNAMES; systemd would store the descriptors
 // under "stored" instead. Without $NOTIFY_SOCKET, StoreFDs does nothing.
-func StoreFDs(name string, fds ...int) error {
+func StoreFDs(name string, fds ...int) error { return store(name, true, fds) }
+
+// StoreFDsUnpolled is StoreFDs with FDPOLL=0: systemd keeps the descriptors
+// even when they report POLLHUP or POLLERR, as it must a socket whose peer
+// has shut down on purpose.
+func StoreFDsUnpolled(name string, fds ...int) error { return store(name, false, fds) }
+
+func store(name string, poll bool, fds []int) error {
 	if err := checkName(name); err != nil {
 		return fmt.Errorf("fd store: %w", err)
 	}
@@ -38,6 +45,9 @@ func StoreFDs(name string, fds ...int) error {
 	}
 
 	state := "FDSTORE=1\nFDNAME=" + name
+	if !poll {
+		state += "\nFDPOLL=0"
+	}
 	for len(fds) > 0 {
 		n := min(len(fds), maxFDsPerMessage)
 		if err := send(state, fds[:n]); err != nil {

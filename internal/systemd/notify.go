@@ -133,3 +133,7 @@ func notifyAddr(addr string) (unix.Sockaddr, error) {
 	}
 	return &unix.SockaddrUnix{Name: addr}, nil
 }
+
+// Managed reports whether a service manager listens for notifications
+// ($NOTIFY_SOCKET is set): only then can descriptors be stored.
+func Managed() bool { return os.Getenv("NOTIFY_SOCKET") != "" }

@@ -25,11 +25,6 @@ const (
 	// ClassVFS calls are the ones a vfs= selector names with no path or
 	// rump descriptor to go by: trapped, and rump, when it is selected.
 	ClassVFS
-	// ClassExit is exit_group, which the host always performs: it is
-	// trapped so that a process's children not seen yet get their fork of
-	// its rump process while they are still its children, which /proc
-	// forgets the moment it exits.
-	ClassExit
 )
 
 // NoDirfd marks a path argument that has no directory descriptor beside it:
@@ -199,7 +194,6 @@ var Syscalls = []Syscall{
 	fd(unix.SYS_COPY_FILE_RANGE, "copy_file_range", 0, 2),
 
 	{Nr: unix.SYS_SYNC, Name: "sync", Class: ClassSync},
-	{Nr: unix.SYS_EXIT_GROUP, Name: "exit_group", Class: ClassExit},
 	// Its handle says whether it is a rump kernel's, which only the
 	// handler reads.
 	{Nr: unix.SYS_OPEN_BY_HANDLE_AT, Name: "open_by_handle_at", Class: ClassVFS,

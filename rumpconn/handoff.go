@@ -42,10 +42,10 @@ func (c *Conn) File() (*os.File, Handoff, error) {
 		return nil, Handoff{}, ErrNotConnected
 	}
 	l.mu.Lock()
-	busy := len(l.calls) > 0
+	busy := len(l.calls)
 	l.mu.Unlock()
-	if busy {
-		return nil, Handoff{}, ErrBusy
+	if busy > 0 {
+		return nil, Handoff{}, fmt.Errorf("%w: %d", ErrBusy, busy)
 	}
 	sc, ok := l.nc.(syscall.Conn)
 	if !ok {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,7 +50,7 @@ func (ps *processes) snapshot(p *process) {
 	// the sockets p may stop watching.
 	var claim []*process
 	var unseen []int
-	for _, pid := range childrenOf(p.pid) {
+	for _, pid := range ps.childrenOf(p.pid) {
 		ps.mu.Lock()
 		_, seen := ps.byPID[pid]
 		ps.mu.Unlock()
@@ -113,7 +114,7 @@ func (ps *processes) snapshot(p *process) {
 		if f.sockets.Len() > 0 {
 			// It may wait on them untrapped (a daemon's child after
 			// its parent exits): it must have a watcher of its own.
-			if k, err := ps.addChild(pid, pid, p.pid); err == nil {
+			if k, err := ps.addChildOf(pid, pid, p.pid, p); err == nil {
 				claim = append(claim, k)
 			}
 		}
@@ -173,7 +174,7 @@ func (ps *processes) adopt(snapshots map[int]fork, unclaimed []fork) {
 // kernel, the children p has not been seen with, which were born with it
 // there.
 func (ps *processes) noteRumpCwdKids(p *process) {
-	for _, pid := range childrenOf(p.pid) {
+	for _, pid := range ps.childrenOf(p.pid) {
 		ps.mu.Lock()
 		_, seen := ps.byPID[pid]
 		ps.mu.Unlock()
@@ -189,6 +190,29 @@ func (ps *processes) noteRumpCwdKids(p *process) {
 		}
 		p.mu.Unlock()
 	}
+}
+
+// childrenOf lists the living child processes of process pid, and those it
+// forked that others adopted when it exited: from /proc, and from the fork
+// events.
+func (ps *processes) childrenOf(pid int) []int {
+	kids := childrenOf(pid)
+	for _, k := range ps.forks.childrenOf(pid) {
+		if !slices.Contains(kids, k) && alive(k) {
+			kids = append(kids, k)
+		}
+	}
+	return kids
+}
+
+// alive reports whether process pid exists and is not a zombie.
+func alive(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := strings.LastIndexByte(string(data), ')')
+	return i >= 0 && i+2 < len(data) && data[i+2] != 'Z'
 }
 
 // childrenOf lists the child processes of process pid, from every thread.

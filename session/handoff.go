@@ -147,10 +147,6 @@ func (s *Session) settle() {
 	s.calls = nil
 	s.mu.Unlock()
 	for _, n := range late {
-		if n.Nr == unix.SYS_EXIT_GROUP {
-			s.listener.Continue(n.ID) // its children's forks were not all made
-			continue
-		}
 		s.log.Warn("rump call still running at the handoff; it fails with EINTR",
 			"pid", n.PID, "nr", n.Nr)
 		s.listener.Fail(n.ID, unix.EINTR)

@@ -165,6 +165,8 @@ type processes struct {
 	prefork func(*process) (rumpconn.Cookie, error)
 	claim   func(*process) // gives a process its rump process now
 
+	forks *forkEvents // the server's, or nil
+
 	mu      sync.Mutex
 	byTID   map[int]*process // guarded by mu
 	byPID   map[int]*process // guarded by mu
@@ -173,6 +175,10 @@ type processes struct {
 	// yet, whose parent they no longer name; guarded by mu.
 	orphans map[int]fork
 	closed  bool // guarded by mu
+	// exiting are the processes whose exit is being handled, until their
+	// snapshots are orphans' forks: a child first seen meanwhile waits
+	// for it. guarded by mu.
+	exiting map[int]chan struct{}
 	// pending counts the snapshots and orphans' forks not claimed yet:
 	// while there are some, a process without shadows may have
 	// inherited rump state.
@@ -205,9 +211,38 @@ func (ps *processes) lookup(tid int) (*process, error) {
 // the child's first rump call. Of the parent's shadows it keeps those it
 // holds.
 func (ps *processes) addChild(tid, pid, ppid int) (*process, error) {
+	return ps.addChildOf(tid, pid, ppid, nil)
+}
+
+// addChildOf is addChild for a child of from, when from is not nil: from's
+// snapshot adds the children it forks for, also while from exits, and must
+// not wait for exits being handled.
+func (ps *processes) addChildOf(tid, pid, ppid int, from *process) (*process, error) {
+	// The process that forked it, which has exited if it is not ppid: its
+	// exit, not handled yet, will fork for it if it is still known.
+	forker, forked := ps.forks.parentOf(pid)
 	ps.mu.Lock()
 	p, known := ps.byPID[pid]
 	parent := ps.byPID[ppid]
+	if parent == nil && forked {
+		parent = ps.byPID[forker]
+	}
+	if from != nil {
+		parent = from
+	}
+	if !known && parent == nil && len(ps.exiting) > 0 {
+		// Its parent may be exiting, about to leave it a snapshot.
+		var wait []chan struct{}
+		for _, done := range ps.exiting {
+			wait = append(wait, done)
+		}
+		ps.mu.Unlock()
+		for _, done := range wait {
+			<-done
+		}
+		ps.mu.Lock()
+		p, known = ps.byPID[pid]
+	}
 	orphan, orphaned := ps.orphans[pid]
 	delete(ps.orphans, pid)
 	ps.mu.Unlock()
@@ -387,6 +422,7 @@ func (ps *processes) addProcess(tid, pid int, fresh *process) (*process, error) 
 			p.sockets = emulate.NewSockets()
 		}
 		p.sysctl = emulate.NewSysctlFiles()
+		ps.forks.watch(pid)
 		if err := ps.watchLocked(p); err != nil {
 			return nil, err
 		}
@@ -426,7 +462,22 @@ func (ps *processes) watchLocked(p *process) error {
 
 // exit forgets process p and its threads.
 func (ps *processes) exit(p *process, watch *os.File) {
+	// Children it forked that have no rump process yet get theirs now,
+	// from its rump process as it was at its exit: those seen, and those
+	// the fork events name.
+	ps.snapshot(p)
+	done := make(chan struct{})
+	defer close(done)
 	ps.mu.Lock()
+	if ps.exiting == nil {
+		ps.exiting = make(map[int]chan struct{})
+	}
+	ps.exiting[p.pid] = done
+	defer func() {
+		ps.mu.Lock()
+		delete(ps.exiting, p.pid)
+		ps.mu.Unlock()
+	}()
 	if ps.byPID[p.pid] == p {
 		delete(ps.byPID, p.pid)
 	}
@@ -443,10 +494,9 @@ func (ps *processes) exit(p *process, watch *os.File) {
 	}
 	ps.mu.Unlock()
 	watch.Close()
-
-	// Children it forked that were seen but have no rump process yet get
-	// theirs now, from its rump process as it was at its exit.
+	// Those seen since.
 	ps.snapshot(p)
+	ps.forks.forget(p.pid)
 
 	p.mu.Lock()
 	p.exited = true

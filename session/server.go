@@ -45,6 +45,9 @@ type Server struct {
 	// livePumps counts the pumped shadows of every session, so that a
 	// rump call drains them only when there is one.
 	livePumps atomic.Int64
+	// forks follows the forks of every session's processes; nil where
+	// the kernel's process events cannot be had.
+	forks *forkEvents
 
 	mu       sync.Mutex
 	nextID   uint64                     // guarded by mu
@@ -61,9 +64,14 @@ func NewServer(log *slog.Logger, m *metrics.Metrics, opts Options) (*Server, err
 	if err != nil {
 		return nil, fmt.Errorf("rump connection metrics: %w", err)
 	}
+	forks, err := newForkEvents(log)
+	if err != nil {
+		log.Warn("forks are known from /proc only: a child its parent leaves before "+
+			"the child's first rump call starts without its rump state", "error", err)
+	}
 	return &Server{log: log, metrics: m, rumpMetrics: rm, embedded: opts.Embedded,
-		sessions: make(map[uint64]*Session), conns: make(map[*control.Conn]struct{}),
-		pools: make(map[string]*rumpconn.Pool)}, nil
+		forks: forks, sessions: make(map[uint64]*Session),
+		conns: make(map[*control.Conn]struct{}), pools: make(map[string]*rumpconn.Pool)}, nil
 }
 
 // Serve accepts control connections on ln until ln is closed or Close is
@@ -165,6 +173,7 @@ func (s *Server) newSession(id uint64, l *notify.Listener, policy *decision.Poli
 		metrics: s.metrics, done: make(chan struct{}),
 	}
 	sess.ctx, sess.cancel = context.WithCancel(context.Background())
+	sess.procs.forks = s.forks
 	sess.procs.shadows = &sess.shadows
 	sess.procs.cwds = &sess.cwds
 	sess.pumps.live = &s.livePumps

@@ -171,11 +171,6 @@ func (s *Session) handle(n *notify.Notification) {
 		return
 	}
 
-	if sc.Class == decision.ClassExit {
-		s.exiting(n, sc.Name, start)
-		return
-	}
-
 	var paths []decision.Path
 	if sc.Class == decision.ClassPath {
 		paths = make([]decision.Path, len(sc.Paths))
@@ -278,35 +273,6 @@ func (s *Session) handle(n *notify.Notification) {
 // for a child not seen yet.
 func (s *Session) rumpState() bool {
 	return s.shadows.Load() > 0 || s.cwds.Load() > 0 || s.procs.pending.Load() > 0
-}
-
-// exiting lets exit_group through, after the calling process's children
-// that have no rump process yet got their fork of its own: they are its
-// children only until it exits.
-func (s *Session) exiting(n *notify.Notification, name string, start time.Time) {
-	if !s.rumpState() {
-		s.reply(n, name, decision.Host, Reply{}, start)
-		return
-	}
-	p, err := s.procs.lookup(n.PID)
-	if err != nil {
-		s.withdraw(name)
-		return
-	}
-	if !p.hasRumpState() || len(childrenOf(p.pid)) == 0 {
-		s.reply(n, name, decision.Host, Reply{}, start)
-		return
-	}
-	call := *n
-	s.track(call)
-	s.inflight.Add(1)
-	go func() {
-		defer s.inflight.Done()
-		s.procs.snapshot(p)
-		if s.untrack(call.ID) {
-			s.reply(&call, name, decision.Host, Reply{}, start)
-		}
-	}()
 }
 
 // reply answers n, counts the decision and times it.

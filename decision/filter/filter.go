@@ -92,7 +92,7 @@ func addRules(f *seccomp.ScmpFilter, p *decision.Policy) error {
 			if p.VFS.Has(sc.VFS) {
 				err = f.AddRule(seccomp.ScmpSyscall(sc.Nr), seccomp.ActNotify)
 			}
-		case decision.ClassSync, decision.ClassExit:
+		case decision.ClassSync:
 			if rumpFDs {
 				err = f.AddRule(seccomp.ScmpSyscall(sc.Nr), seccomp.ActNotify)
 			}

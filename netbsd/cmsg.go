@@ -97,6 +97,36 @@ func EncodeLinuxControl(msgs []Cmsg) []byte {
 	return b
 }
 
+// AppendLinuxCmsg appends control message m to the Linux control data b of
+// a received message, in a buffer of room bytes in all, as the Linux
+// kernel's put_cmsg writes it: a message longer than what is left is cut to
+// what is left, its cmsg_len saying so, and is left out when not even its
+// header fits; the padding after it is only what room leaves. It reports
+// whether m was cut or left out, which Linux reports as MSG_CTRUNC.
+func AppendLinuxCmsg(b []byte, room int, m Cmsg) ([]byte, bool) {
+	left := room - len(b)
+	if left < cmsgHeader {
+		return b, true
+	}
+	n := min(cmsgHeader+len(m.Data), left)
+	h := make([]byte, min(ControlSpace(len(m.Data)), left))
+	binary.LittleEndian.PutUint64(h, uint64(n))
+	binary.LittleEndian.PutUint32(h[8:], uint32(m.Level))
+	binary.LittleEndian.PutUint32(h[12:], uint32(m.Type))
+	copy(h[cmsgHeader:n], m.Data)
+	return append(b, h...), n < cmsgHeader+len(m.Data)
+}
+
+// LinuxRightsFit returns how many descriptors of a received SCM_RIGHTS
+// message Linux delivers into room bytes of control buffer: those whose
+// numbers fit after the header. The others it closes, setting MSG_CTRUNC.
+func LinuxRightsFit(room int) int {
+	if room <= cmsgHeader {
+		return 0
+	}
+	return (room - cmsgHeader) / 4
+}
+
 // EncodeControl lays out NetBSD control messages, each padded to 8 bytes.
 func EncodeControl(msgs []Cmsg) []byte {
 	var b []byte

@@ -475,8 +475,8 @@ func TestSocketPolicyChoosesFamilies(t *testing.T) {
 func TestBatchedMessagesThroughTheRumpKernel(t *testing.T) {
 	d := startDaemon(t)
 	python := requireProgram(t, "python3", "python3")
-	// sendmmsg sends every message of a batch; recvmmsg takes what has
-	// arrived, waiting for the first only.
+	// sendmmsg sends every message of a batch; recvmmsg with
+	// MSG_WAITFORONE takes what has arrived, waiting for the first only.
 	got := run(t, d, nil, python, "-c", `
 import ctypes, socket
 libc = ctypes.CDLL(None, use_errno=True)
@@ -501,7 +501,8 @@ vec, keep = batch(out)
 print("sent", libc.sendmmsg(s.fileno(), vec, 3, 0), [m.len for m in vec])
 inb = [ctypes.create_string_buffer(16) for _ in range(5)]
 vec, keep = batch(inb)
-n = libc.recvmmsg(r.fileno(), vec, 5, 0, None)
+MSG_WAITFORONE = 0x10000
+n = libc.recvmmsg(r.fileno(), vec, 5, MSG_WAITFORONE, None)
 print("received", n, [inb[i].raw[:vec[i].len] for i in range(n)])
 `)
 	want := "sent 3 [3, 4, 1]\nreceived 3 [b'one', b'two!', b'3']\n"
@@ -553,4 +554,108 @@ asyncio.run(main())
 	if n := d.metric(t, "hijack_decisions_total", "syscall=accept4", "decision=rump"); n == 0 {
 		t.Errorf("no accept4 was served by the rump kernel")
 	}
+}
+
+func TestRecvmmsgTimeoutAsOnLinux(t *testing.T) {
+	netecho := netechoProgram(t)
+	host := run(t, nil, nil, netecho, "recvmmsg")
+	if host.code != 0 {
+		t.Fatalf("netecho recvmmsg fails on the host, status %d:\n%s%s", host.code,
+			host.stdout, host.stderr)
+	}
+	inEachKernel(t, func(t *testing.T, k rumpKernel) {
+		got := run(t, k.d, k.env, netecho, "recvmmsg")
+		if diff := cmp.Diff(host.stdout, got.stdout); diff != "" || got.code != 0 {
+			t.Errorf("netecho recvmmsg: status %d, output differs from the host's "+
+				"(-host +hijacked):\n%s%s", got.code, diff, got.stderr)
+		}
+		if n := k.d.metric(t, "hijack_decisions_total", "syscall=recvmmsg",
+			"decision=rump"); n == 0 {
+			t.Errorf("no recvmmsg was served by the rump kernel")
+		}
+	})
+}
+
+// passFDsScript passes a rump file and a rump socket over a local socket
+// pair in the rump kernel and uses what it received; DIR names the
+// directory to work in.
+const passFDsScript = `
+import os, select, socket, stat
+path = os.path.join(os.environ["DIR"], "passed.txt")
+with open(path, "w") as f:
+    f.write("read through a passed descriptor\n")
+fd = os.open(path, os.O_RDONLY)
+a, b = socket.socketpair()
+peer, passed = socket.socketpair()
+
+def show(what, msg, fds, flags):
+    trunc = "MSG_CTRUNC" if flags & socket.MSG_CTRUNC else "whole"
+    print(f"{what}: {msg!r} with {len(fds)} descriptors, {trunc}")
+
+def rights(ancdata):
+    fds = []
+    for level, typ, data in ancdata:
+        if level == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
+            fds += list(memoryview(data).cast("i", (len(data) // 4,)))
+    return fds
+
+socket.send_fds(a, [b"two"], [fd, passed.fileno()])
+msg, fds, flags, _ = socket.recv_fds(b, 16, 2)
+show("a file and a socket in one message", msg, fds, flags)
+rf, rs = fds
+print("new numbers:", not {rf, rs} & {fd, passed.fileno()})
+print("inheritable:", os.get_inheritable(rf), os.get_inheritable(rs))
+print("a regular file:", stat.S_ISREG(os.fstat(rf).st_mode))
+print("reads:", os.read(rf, 8))
+print("shares the offset:", os.read(fd, 100))
+s = socket.socket(fileno=rs)
+print("a socket:", s.family.name, s.type.name, s.proto)
+peer.sendall(b"ping")
+print("readable:", select.select([s], [], [], 30)[0] == [s])
+print("received:", s.recv(16))
+s.sendall(b"pong")
+print("the peer received:", peer.recv(16))
+os.close(rf)
+
+for m in (b"1", b"2"):
+    socket.send_fds(a, [m], [fd])
+for _ in range(2):
+    msg, anc, flags, _ = b.recvmsg(1, socket.CMSG_LEN(4), socket.MSG_CMSG_CLOEXEC)
+    fds = rights(anc)
+    show("one of two messages", msg, fds, flags)
+    print("with MSG_CMSG_CLOEXEC, inheritable:", os.get_inheritable(fds[0]))
+    os.close(fds[0])
+
+socket.send_fds(a, [b"3"], [fd, passed.fileno(), fd])
+msg, anc, flags, _ = b.recvmsg(16, socket.CMSG_LEN(4))
+got = rights(anc)
+show("three into room for one", msg, got, flags)
+print("the one is the first:", stat.S_ISREG(os.fstat(got[0]).st_mode))
+os.close(got[0])
+socket.send_fds(a, [b"0"], [passed.fileno()])
+msg, anc, flags, _ = b.recvmsg(16)
+show("one into no room", msg, rights(anc), flags)
+
+# The copies of passed left out were closed: once the others are, its peer
+# sees the end of the stream.
+s.close()
+passed.close()
+print("the peer sees the end:", select.select([peer], [], [], 30)[0] == [peer] and
+      peer.recv(16) == b"")
+`
+
+func TestDescriptorsPassedInTheRumpKernel(t *testing.T) {
+	python := realPython(t)
+	inEachKernel(t, func(t *testing.T, k rumpKernel) {
+		// Local socket pairs in the rump kernel too.
+		k.env = append([]string{"RUMPHIJACK=path=/rump,socket=all"}, k.env...)
+		host := asOnTheHost(t, k, python, "-c", passFDsScript)
+		checkHostFile(t, host, "passed.txt", "read through a passed descriptor\n")
+		for _, call := range []string{"socketpair", "sendmsg", "recvmsg"} {
+			if n := k.d.metric(t, "hijack_decisions_total", "syscall="+call,
+				"decision=rump"); n == 0 {
+				t.Errorf("no %s was served by the rump kernel", call)
+			}
+		}
+	})
 }

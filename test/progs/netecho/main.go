@@ -19,6 +19,8 @@
 //	                          gets back
 //	netecho probe             makes an inet and an inet6 socket and prints
 //	                          what each returned
+//	netecho recvmmsg          runs the checks of recvmmsg timeouts on UDP
+//	                          sockets and prints what each call returned
 //
 // and, for the benchmarks, against the servers of netecho serve:
 //
@@ -65,6 +67,8 @@ func main() {
 		err = dial(args[0], args[1])
 	case mode == "probe" && len(args) == 0:
 		probe()
+	case mode == "recvmmsg" && len(args) == 0:
+		err = recvmmsg()
 	case mode == "ping" && len(args) == 2:
 		err = ping(args[0], count(args[1]))
 	case mode == "bulk" && len(args) == 3:
@@ -81,7 +85,7 @@ func main() {
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: netecho serve | netecho check [TCP4 TCP6 UDP4] | "+
 		"netecho sigpipe | netecho dial NETWORK ADDR | netecho probe | "+
-		"netecho ping TCP4 N | netecho bulk SINK SIZE BUF")
+		"netecho recvmmsg | netecho ping TCP4 N | netecho bulk SINK SIZE BUF")
 	os.Exit(2)
 }
 

@@ -203,12 +203,7 @@ func (ss *Sockets) Lost() {
 	if ss == nil {
 		return
 	}
-	ss.mu.Lock()
-	w := ss.w
-	ss.w = nil
-	all := ss.byFD
-	ss.byFD = make(map[int32]*Socket)
-	ss.mu.Unlock()
+	w, all := ss.takeAll(false)
 	if w != nil {
 		w.cancel()
 	}
@@ -216,6 +211,19 @@ func (ss *Sockets) Lost() {
 		s.shadow.Set(true, true)
 		s.release(ss)
 	}
+}
+
+// takeAll takes the watcher and every socket out of the set, and closes
+// the set for good when closing.
+func (ss *Sockets) takeAll(closing bool) (*watcher, map[int32]*Socket) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if closing {
+		ss.closed = true
+	}
+	w, all := ss.w, ss.byFD
+	ss.w, ss.byFD = nil, make(map[int32]*Socket)
+	return w, all
 }
 
 // Private returns the rump descriptors the sockets' watcher holds, which no
@@ -247,13 +255,7 @@ func (ss *Sockets) Close() {
 	if ss == nil {
 		return
 	}
-	ss.mu.Lock()
-	ss.closed = true
-	w := ss.w
-	ss.w = nil
-	all := ss.byFD
-	ss.byFD = make(map[int32]*Socket)
-	ss.mu.Unlock()
+	w, all := ss.takeAll(true)
 	if w != nil {
 		w.stop()
 	}

@@ -1,7 +1,6 @@
 package test
 
 import (
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,18 +14,7 @@ import (
 
 func TestHijackdUnderSystemd(t *testing.T) {
 	m := systemdtest.NewManager(t, systemdtest.Watchdog(2*time.Second))
-	sock := filepath.Join(t.TempDir(), "control.sock")
-	ln, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: sock, Net: "unixpacket"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln.SetUnlinkOnClose(false)
-	f, err := ln.File()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln.Close()
-	m.AddSocket("control", f)
+	sock := controlSocket(t, m)
 
 	log := &syncBuffer{}
 	cmd := m.Command(filepath.Join(bin, "hijackd"), "--metrics-addr", freePort(t))

@@ -63,6 +63,9 @@ type Pump struct {
 	// flight.
 	mu   sync.Mutex
 	werr error // the first write to the rump file that failed; guarded by mu
+	// detached is set when the pump is handed to a successor: it stops
+	// without closing its rump file. guarded by mu.
+	detached bool
 
 	done chan struct{}
 }
@@ -124,7 +127,12 @@ func (p *Pump) Start(ctx context.Context, file RumpFile, onDone func()) {
 	}
 	go func() {
 		wg.Wait()
-		file.Close(context.WithoutCancel(ctx))
+		p.mu.Lock()
+		detached := p.detached
+		p.mu.Unlock()
+		if !detached {
+			file.Close(context.WithoutCancel(ctx))
+		}
 		p.host.Close()
 		close(p.done)
 		if onDone != nil {
@@ -193,11 +201,31 @@ func writeAll(ctx context.Context, f RumpFile, b []byte) error {
 func (p *Pump) fromRump(ctx context.Context) {
 	buf := make([]byte, pumpBuffer)
 	for {
-		n, err := p.file.Read(ctx, buf)
+		if p.dir == FromRump {
+			// A pipe: read from the rump file only what the pipe has
+			// room for, so that nothing read is ever held here and a
+			// handoff loses nothing.
+			if !p.waitRoom() {
+				return // the target closed its end, or the pump stopped
+			}
+		}
+		p.mu.Lock()
+		if p.detached {
+			p.mu.Unlock()
+			return
+		}
+		room := len(buf)
+		if p.dir == FromRump {
+			room = max(1, min(room, p.pipeRoom()))
+		}
+		n, err := p.file.Read(ctx, buf[:room])
 		if err != nil || n <= 0 {
+			p.mu.Unlock()
 			break
 		}
-		if _, err := p.host.Write(buf[:n]); err != nil {
+		_, err = p.host.Write(buf[:n])
+		p.mu.Unlock()
+		if err != nil {
 			return // the target closed its end, or the pump was closed
 		}
 	}
@@ -210,6 +238,98 @@ func (p *Pump) fromRump(ctx context.Context) {
 	}
 	p.host.Close()
 }
+
+// pipeRoom returns how many bytes the pipe takes without blocking.
+func (p *Pump) pipeRoom() int {
+	room := 0
+	p.rc.Control(func(fd uintptr) {
+		size, err := unix.FcntlInt(fd, unix.F_GETPIPE_SZ, 0)
+		if err != nil {
+			return
+		}
+		queued, err := unix.IoctlGetInt(int(fd), unix.TIOCINQ) // FIONREAD
+		if err != nil {
+			return
+		}
+		room = size - queued
+	})
+	return room
+}
+
+// waitRoom waits until the pipe has room; false means it never will.
+func (p *Pump) waitRoom() bool {
+	err := p.rc.Write(func(uintptr) bool {
+		// A pipe is writable once a page is free; room counts bytes.
+		return p.pipeRoom() > 0 || p.isDetached()
+	})
+	return err == nil && !p.isDetached()
+}
+
+func (p *Pump) isDetached() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.detached
+}
+
+// Detach stops the pump for a successor, which goes on with the stream and
+// the rump file: what the target has written is moved to the rump file
+// first, nothing read from the rump file is left unwritten, and the rump
+// file stays open. It returns a duplicate of hijackd's end of the stream,
+// which the caller hands over, or -1 when the pump cannot be handed over
+// (it has ended, or moves data both ways), which ends it as Close does.
+func (p *Pump) Detach(ctx context.Context) int {
+	if p.dir == ToRump|FromRump {
+		p.Close()
+		return -1
+	}
+	p.Drain(ctx)
+	dup := -1
+	p.rc.Control(func(fd uintptr) {
+		if nfd, err := unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0); err == nil {
+			dup = nfd
+		}
+	})
+	p.mu.Lock()
+	started := p.file != nil
+	p.detached = true
+	p.mu.Unlock()
+	select {
+	case <-p.done:
+		if dup >= 0 {
+			unix.Close(dup)
+		}
+		return -1 // it had ended
+	default:
+	}
+	if started {
+		p.Drain(ctx)
+	}
+	p.host.Close()
+	if started {
+		<-p.done
+	}
+	return dup
+}
+
+// RestorePump makes a pump of descriptor fd, hijackd's end of a stream
+// that a predecessor's Detach handed over, moving data in direction dir. It
+// takes fd. Start it with the rump file.
+func RestorePump(dir Direction, fd int) (*Pump, error) {
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("restore pump: %w", err)
+	}
+	host := os.NewFile(uintptr(fd), "pump")
+	rc, err := host.SyscallConn()
+	if err != nil {
+		host.Close()
+		return nil, fmt.Errorf("restore pump: %w", err)
+	}
+	return &Pump{dir: dir, host: host, rc: rc, cancel: func() {}, done: make(chan struct{})}, nil
+}
+
+// Direction returns the directions the pump moves data in.
+func (p *Pump) Direction() Direction { return p.dir }
 
 // Drain moves everything the target has written to the stream so far into
 // the rump file. It returns the first error writing to the rump file met,

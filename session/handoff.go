@@ -28,10 +28,12 @@ import (
 // the rump kernel for a socket parks: it gives up its wait, having done
 // nothing, and the successor serves its notification afresh.
 //
-// Not handed over, and ended by a restart: pumped shadows (rump descriptors
-// duplicated below fdoff), /proc/sys files, and the rump process of a
-// process whose call was still in the rump kernel when the handoff gave up
-// waiting (its rump descriptors then fail with EBADF).
+// Pumped shadows one way (a rump descriptor duplicated below fdoff for
+// reading or for writing) are handed over with their streams. Not handed
+// over, and ended by a restart: pumped shadows both ways, /proc/sys files,
+// and the rump process of a process whose call was still in the rump kernel
+// when the handoff gave up waiting (its rump descriptors then fail with
+// EBADF).
 
 // HandoffWait bounds how long a handoff waits for rump calls in flight. A
 // call still running then is answered with EINTR, and its process's rump
@@ -71,6 +73,7 @@ type sessionHandoff struct {
 	Sockets   []socketHandoff       `json:"sockets"`
 	Processes []processHandoff      `json:"processes"`
 	Orphans   []forkHandoff         `json:"orphans"`
+	Pumps     []pumpHandoff         `json:"pumps"`
 	Parked    []notify.Notification `json:"parked"`
 }
 
@@ -97,6 +100,13 @@ type processHandoff struct {
 	ExecClose map[int]int32    `json:"exec_closed"`
 	Snapshots []forkHandoff    `json:"snapshots"`
 	CwdKids   []int            `json:"rump_cwd_kids"`
+}
+
+type pumpHandoff struct {
+	Stream string             `json:"stream"`
+	PID    int                `json:"pid"`
+	FD     int32              `json:"fd"`
+	Dir    fdinject.Direction `json:"dir"`
 }
 
 type forkHandoff struct {
@@ -253,12 +263,44 @@ func (s *Session) handoff() (sessionHandoff, []NamedFD) {
 	s.procs.mu.Unlock()
 	slices.SortFunc(procs, func(a, b *process) int { return a.pid - b.pid })
 
+	// Pumps first: they make rump calls until stopped, and their rump
+	// descriptors are not to be closed by the successor.
+	handing := make(map[int]bool)
+	for _, p := range procs {
+		p.mu.Lock()
+		handing[p.pid] = p.conn != nil
+		p.mu.Unlock()
+	}
+	pumped := make(map[int]map[int32]bool)
+	for pump, owner := range s.pumps.owned() {
+		if !handing[owner.pid] || owner.fd < 0 {
+			pump.Close()
+			continue
+		}
+		fd := pump.Detach(s.ctx)
+		if fd < 0 {
+			continue
+		}
+		ph := pumpHandoff{Stream: fmt.Sprintf("pu%d.%d", s.id, len(h.Pumps)), PID: owner.pid,
+			FD: owner.fd, Dir: pump.Direction()}
+		h.Pumps = append(h.Pumps, ph)
+		fds = append(fds, NamedFD{ph.Stream, fd})
+		if pumped[owner.pid] == nil {
+			pumped[owner.pid] = make(map[int32]bool)
+		}
+		pumped[owner.pid][owner.fd] = true
+	}
+
 	for _, p := range procs {
 		ph := processHandoff{PID: p.pid, Shadows: p.shadow.Entries(), Cwd: p.CwdInRump(),
 			Sockets: socketMap(p.sockets)}
 		p.sockets.Quiesce() // its poll would keep the connection busy
 		p.mu.Lock()
-		ph.Private = p.privateLocked()
+		for _, r := range p.privateLocked() {
+			if !pumped[p.pid][r] {
+				ph.Private = append(ph.Private, r)
+			}
+		}
 		if p.conn != nil {
 			f, cs, err := p.conn.File()
 			if err != nil {
@@ -506,6 +548,27 @@ func (s *Server) resumeProcesses(sess *Session, srv rumpconn.Server, h *sessionH
 			p.rumpCwdKids[pid] = true
 		}
 		p.mu.Unlock()
+	}
+	for _, uh := range h.Pumps {
+		fd, ok := take(uh.Stream)
+		if !ok {
+			continue
+		}
+		p := byPID[uh.PID]
+		if p == nil || !p.holdConn() {
+			unix.Close(fd)
+			continue
+		}
+		pump, err := fdinject.RestorePump(uh.Dir, fd)
+		if err != nil {
+			p.dropConn()
+			sess.log.Warn("pumped shadow not resumed", "pid", uh.PID, "error", err)
+			continue
+		}
+		p.mu.Lock()
+		conn, staging := p.conn, p.staging
+		p.mu.Unlock()
+		sess.startPump(p, pump, emulate.NewRumpFile(conn, staging, uh.FD))
 	}
 	sess.procs.mu.Lock()
 	for _, fh := range h.Orphans {

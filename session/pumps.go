@@ -18,28 +18,46 @@ type pumps struct {
 	live *atomic.Int64 // the pumps of every session of the server, when set
 
 	mu  sync.Mutex
-	all map[*fdinject.Pump]bool // guarded by mu
+	all map[*fdinject.Pump]pumpOwner // guarded by mu
 }
 
-func (ps *pumps) add(p *fdinject.Pump) {
+// pumpOwner is the process whose rump process holds a pump's rump
+// descriptor, and the descriptor.
+type pumpOwner struct {
+	pid int
+	fd  int32
+}
+
+func (ps *pumps) add(p *fdinject.Pump, owner pumpOwner) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	if ps.all == nil {
-		ps.all = make(map[*fdinject.Pump]bool)
+		ps.all = make(map[*fdinject.Pump]pumpOwner)
 	}
-	if !ps.all[p] && ps.live != nil {
+	if _, ok := ps.all[p]; !ok && ps.live != nil {
 		ps.live.Add(1)
 	}
-	ps.all[p] = true
+	ps.all[p] = owner
 }
 
 func (ps *pumps) remove(p *fdinject.Pump) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
-	if ps.all[p] && ps.live != nil {
+	if _, ok := ps.all[p]; ok && ps.live != nil {
 		ps.live.Add(-1)
 	}
 	delete(ps.all, p)
+}
+
+// owned returns the pumps with their owners.
+func (ps *pumps) owned() map[*fdinject.Pump]pumpOwner {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	out := make(map[*fdinject.Pump]pumpOwner, len(ps.all))
+	for p, o := range ps.all {
+		out[p] = o
+	}
+	return out
 }
 
 func (ps *pumps) list() []*fdinject.Pump {
@@ -86,24 +104,33 @@ func (s *served) pump(id uint64, p *process, newfd int, file fdinject.RumpFile,
 		p.dropConn()
 		return err
 	}
-	s.sess.pumps.add(pump)
-	fd, private := file.(interface{ FD() int32 })
-	if private {
+	s.sess.startPump(p, pump, file)
+	return nil
+}
+
+// startPump starts pump on file, a rump descriptor of p's rump process, on
+// which p holds a hold (holdConn) that the pump's end drops.
+func (sess *Session) startPump(p *process, pump *fdinject.Pump, file fdinject.RumpFile) {
+	owner := pumpOwner{pid: p.pid, fd: -1}
+	if f, ok := file.(interface{ FD() int32 }); ok {
+		owner.fd = f.FD()
+	}
+	sess.pumps.add(pump, owner)
+	if owner.fd >= 0 {
 		p.mu.Lock()
 		if p.pumped == nil {
 			p.pumped = make(map[int32]bool)
 		}
-		p.pumped[fd.FD()] = true
+		p.pumped[owner.fd] = true
 		p.mu.Unlock()
 	}
-	pump.Start(s.sess.ctx, file, func() {
-		s.sess.pumps.remove(pump)
-		if private {
+	pump.Start(sess.ctx, file, func() {
+		sess.pumps.remove(pump)
+		if owner.fd >= 0 {
 			p.mu.Lock()
-			delete(p.pumped, fd.FD())
+			delete(p.pumped, owner.fd)
 			p.mu.Unlock()
 		}
 		p.dropConn()
 	})
-	return nil
 }

@@ -124,6 +124,19 @@ func TestRestartKeepsProgramsRunning(t *testing.T) {
 	if !ok {
 		t.Fatalf("before the restart the program printed %q", ready)
 	}
+	// A shell's redirections below fdoff are pumped shadows, streams
+	// hijackd moves to and from the rump files.
+	bash := requireProgram(t, "bash", "bash")
+	shell := startBackground(t, hijackedCommand(d, nil, bash, "-c", `
+d=/rump/restart-sh-$$; mkdir $d; printf 'one\ntwo\n' > $d/x
+exec 3<$d/x 4>$d/y
+read -r a <&3; echo "read $a"; echo before >&4
+read -r go
+read -r b <&3; echo "read $b"; echo after >&4; exec 4>&-
+cat $d/y`))
+	if got := shell.line(t); got != "read one" {
+		t.Fatalf("before the restart the shell printed %q", got)
+	}
 	// The thread's accept is in the rump kernel now.
 	time.Sleep(200 * time.Millisecond)
 
@@ -157,6 +170,15 @@ socket.create_connection(("127.0.0.1", %s)).send(b"hello")
 	}
 	if st := prog.wait(t, 30*time.Second); !st.Success() {
 		t.Errorf("the program exited with %v", st)
+	}
+	io.WriteString(shell.stdin.(io.Writer), "go\n")
+	for _, w := range []string{"read two", "before", "after"} {
+		if got := shell.line(t); got != w {
+			t.Errorf("after the restart the shell printed %q, want %q", got, w)
+		}
+	}
+	if st := shell.wait(t, 30*time.Second); !st.Success() {
+		t.Errorf("the shell exited with %v", st)
 	}
 	second.stop(t)
 }

@@ -17,8 +17,12 @@ func TestHijackdUnderSystemd(t *testing.T) {
 	sock := controlSocket(t, m)
 
 	log := &syncBuffer{}
-	cmd := m.Command(filepath.Join(bin, "hijackd"), "--metrics-addr", freePort(t))
+	cmd := m.Command(filepath.Join(bin, "hijackd"), "--metrics-addr", freePort(t),
+		"--state-dir", stateDir(t))
 	cmd.Stderr = log
+	// The embedded kernel outlives hijackd, with its stderr, until the
+	// Manager lets go of its lifeline.
+	cmd.WaitDelay = time.Second
 	if err := m.Start(cmd); err != nil {
 		t.Fatal(err)
 	}

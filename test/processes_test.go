@@ -199,6 +199,30 @@ print("parent exits", flush=True)
 os._exit(0)
 `)
 		})
+		// Killed, a parent makes no call at all on its way out. (The
+		// program's own exit code would differ from the host's run, so
+		// the parent is a child of the program's.)
+		t.Run("python killed before the child it forked", func(t *testing.T) {
+			asOnTheHost(t, k, python, "-c", `
+import os, signal, time
+d = os.environ["DIR"]
+open(d + "/f", "w").write("inherited\n")
+fd = os.open(d + "/f", os.O_RDONLY)
+os.chdir(d)
+middle = os.fork()
+if middle == 0:
+    os.fstat(fd)  # a rump call: hijackd knows the middle process
+    if os.fork() == 0:
+        time.sleep(1)
+        print("child reads", os.read(fd, 100), "and lists", sorted(os.listdir(".")),
+              flush=True)
+        os._exit(0)
+    os.kill(os.getpid(), signal.SIGKILL)
+_, status = os.waitpid(middle, 0)
+print("its parent was killed:", os.WIFSIGNALED(status), flush=True)
+time.sleep(2)
+`)
+		})
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -71,6 +72,31 @@ func (c *Conn) File() (*os.File, Handoff, error) {
 		return nil, Handoff{}, fmt.Errorf("duplicate connection socket: %w", err)
 	}
 	return f, Handoff{Banner: l.banner.String(), Generation: gen, Progname: name}, nil
+}
+
+// WaitIdle waits until no call is in flight on the live link, or timeout
+// passes: a call its caller gave up on stays in flight until the server
+// answers it, which it does at once once what it waited for has happened.
+func (c *Conn) WaitIdle(timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		c.mu.Lock()
+		l := c.link
+		c.mu.Unlock()
+		if l == nil {
+			return false
+		}
+		l.mu.Lock()
+		busy := len(l.calls)
+		l.mu.Unlock()
+		if busy == 0 {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // Resume makes a Conn of a socket to srv that a predecessor's File handed

@@ -302,6 +302,9 @@ func (s *Session) handoff() (sessionHandoff, []NamedFD) {
 			}
 		}
 		if p.conn != nil {
+			// The watcher's poll, given up on, is answered once its
+			// pipe was written.
+			p.conn.WaitIdle(time.Second)
 			f, cs, err := p.conn.File()
 			if err != nil {
 				s.log.Warn("rump process not handed over; its rump descriptors are lost",

@@ -230,6 +230,15 @@ func (s *Session) handoff() (sessionHandoff, []NamedFD) {
 		if !ok {
 			return -1
 		}
+		// Duplicates: the shadow closes its own if its last process
+		// exits before the handoff is stored.
+		target, terr := unix.FcntlInt(uintptr(target), unix.F_DUPFD_CLOEXEC, 0)
+		peer, perr := unix.FcntlInt(uintptr(peer), unix.F_DUPFD_CLOEXEC, 0)
+		if terr != nil || perr != nil {
+			unix.Close(target)
+			unix.Close(peer)
+			return -1
+		}
 		i := len(h.Sockets)
 		sh := socketHandoff{Target: fmt.Sprintf("st%d.%d", s.id, i),
 			Peer: fmt.Sprintf("sp%d.%d", s.id, i), Shadow: st, Kind: sock.State()}

@@ -146,14 +146,20 @@ func NewListener(fd int) (*Listener, error) {
 // a restart, when a signal comes first, and it has then done nothing. Left
 // to the caller, an interrupted reply would leave its target waiting for
 // ever.
-func (l *Listener) ioctl(req uintptr, arg uintptr) (uintptr, unix.Errno) {
+//
+// arg stays an unsafe.Pointer until the system call itself, where its
+// conversion to uintptr keeps the object it points to alive and in place;
+// converted earlier, a goroutine stack that grows in between would move
+// the object and leave the kernel a stale address, with a reply read from
+// whatever lies there now.
+func (l *Listener) ioctl(req uintptr, arg unsafe.Pointer) (uintptr, unix.Errno) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if l.closed {
 		return 0, unix.EBADF
 	}
 	for {
-		r, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(l.fd), req, arg)
+		r, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(l.fd), req, uintptr(arg))
 		if errno != unix.EINTR {
 			return r, errno
 		}
@@ -209,7 +215,7 @@ func (l *Listener) Receive(n *Notification) error {
 	// The kernel refuses a buffer that is not zeroed; it writes the buffer
 	// only on success, so an interrupted receive is retried with it as is.
 	var raw seccompNotif
-	_, errno := l.ioctl(unix.SECCOMP_IOCTL_NOTIF_RECV, uintptr(unsafe.Pointer(&raw)))
+	_, errno := l.ioctl(unix.SECCOMP_IOCTL_NOTIF_RECV, unsafe.Pointer(&raw))
 	switch errno {
 	case 0:
 		*n = Notification{
@@ -228,7 +234,7 @@ func (l *Listener) Receive(n *Notification) error {
 // when it is not. Call it after reading target memory: a successful check
 // proves that the thread id still named the target during the read.
 func (l *Listener) Valid(id uint64) error {
-	_, errno := l.ioctl(unix.SECCOMP_IOCTL_NOTIF_ID_VALID, uintptr(unsafe.Pointer(&id)))
+	_, errno := l.ioctl(unix.SECCOMP_IOCTL_NOTIF_ID_VALID, unsafe.Pointer(&id))
 	switch errno {
 	case 0:
 		return nil
@@ -240,7 +246,7 @@ func (l *Listener) Valid(id uint64) error {
 }
 
 func (l *Listener) send(r *seccompResp) error {
-	_, errno := l.ioctl(unix.SECCOMP_IOCTL_NOTIF_SEND, uintptr(unsafe.Pointer(r)))
+	_, errno := l.ioctl(unix.SECCOMP_IOCTL_NOTIF_SEND, unsafe.Pointer(r))
 	switch errno {
 	case 0:
 		return nil
@@ -289,7 +295,7 @@ func (l *Listener) AddFD(id uint64, srcfd, newfd int, cloexec, send bool) (int, 
 	if cloexec {
 		a.newfdFlags = unix.O_CLOEXEC
 	}
-	r, errno := l.ioctl(unix.SECCOMP_IOCTL_NOTIF_ADDFD, uintptr(unsafe.Pointer(&a)))
+	r, errno := l.ioctl(unix.SECCOMP_IOCTL_NOTIF_ADDFD, unsafe.Pointer(&a))
 	switch errno {
 	case 0:
 		return int(r), nil

@@ -269,6 +269,21 @@ func (ps *processes) addChildOf(tid, pid, ppid int, from *process) (*process, er
 		// One critical section: a snapshot the parent takes from now on
 		// counts this child among its kids.
 		parent.mu.Lock()
+		if from == nil {
+			// A parent whose exit is being handled has taken its last
+			// kids already: wait for its snapshots to be orphans'.
+			ps.mu.Lock()
+			done, leaving := ps.exiting[parent.pid]
+			gone := ps.byPID[parent.pid] != parent
+			ps.mu.Unlock()
+			if gone {
+				parent.mu.Unlock()
+				if leaving {
+					<-done
+				}
+				return ps.addChildOf(tid, pid, ppid, nil)
+			}
+		}
 		f, snap = parent.snapshots[pid]
 		delete(parent.snapshots, pid)
 		if snap {

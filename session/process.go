@@ -230,17 +230,10 @@ func (ps *processes) addChildOf(tid, pid, ppid int, from *process) (*process, er
 	if from != nil {
 		parent = from
 	}
-	if !known && parent == nil && len(ps.exiting) > 0 {
-		// Its parent may be exiting, about to leave it a snapshot.
-		var wait []chan struct{}
-		for _, done := range ps.exiting {
-			wait = append(wait, done)
-		}
-		ps.mu.Unlock()
-		for _, done := range wait {
-			<-done
-		}
-		ps.mu.Lock()
+	if !known && parent == nil {
+		// Its parent, or an ancestor between, may be exiting, about to
+		// leave it (or that ancestor) a snapshot.
+		ps.exitHandledLocked(0)
 		p, known = ps.byPID[pid]
 	}
 	orphan, orphaned := ps.orphans[pid]
@@ -273,14 +266,13 @@ func (ps *processes) addChildOf(tid, pid, ppid int, from *process) (*process, er
 			// A parent whose exit is being handled has taken its last
 			// kids already: wait for its snapshots to be orphans'.
 			ps.mu.Lock()
-			done, leaving := ps.exiting[parent.pid]
 			gone := ps.byPID[parent.pid] != parent
 			ps.mu.Unlock()
 			if gone {
 				parent.mu.Unlock()
-				if leaving {
-					<-done
-				}
+				ps.mu.Lock()
+				ps.exitHandledLocked(parent.pid)
+				ps.mu.Unlock()
 				return ps.addChildOf(tid, pid, ppid, nil)
 			}
 		}
@@ -342,6 +334,26 @@ func (ps *processes) addChildOf(tid, pid, ppid int, from *process) (*process, er
 	}
 	p.setCwd(f.cwd)
 	return p, nil
+}
+
+// exitHandledLocked waits until the exit of process pid, if it is being
+// handled, is done, or those of every process whose exit is being handled
+// when pid is 0. ps.mu is held, and released while it waits.
+func (ps *processes) exitHandledLocked(pid int) {
+	var wait []chan struct{}
+	for epid, done := range ps.exiting {
+		if pid == 0 || epid == pid {
+			wait = append(wait, done)
+		}
+	}
+	if len(wait) == 0 {
+		return
+	}
+	ps.mu.Unlock()
+	for _, done := range wait {
+		<-done
+	}
+	ps.mu.Lock()
 }
 
 // maxAncestors bounds the walk up the process tree that descends makes.
@@ -477,10 +489,8 @@ func (ps *processes) watchLocked(p *process) error {
 
 // exit forgets process p and its threads.
 func (ps *processes) exit(p *process, watch *os.File) {
-	// Children it forked that have no rump process yet get theirs now,
-	// from its rump process as it was at its exit: those seen, and those
-	// the fork events name.
-	ps.snapshot(p)
+	// From here on a child first seen waits for this exit to be handled
+	// rather than join p (exitHandledLocked).
 	done := make(chan struct{})
 	defer close(done)
 	ps.mu.Lock()
@@ -509,7 +519,9 @@ func (ps *processes) exit(p *process, watch *os.File) {
 	}
 	ps.mu.Unlock()
 	watch.Close()
-	// Those seen since.
+	// Children it forked that have no rump process yet get theirs now,
+	// from its rump process as it was at its exit: those seen, and those
+	// the fork events name.
 	ps.snapshot(p)
 	ps.forks.forget(p.pid)
 

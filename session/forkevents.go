@@ -40,6 +40,9 @@ type forkEvents struct {
 	fd  int
 	log *slog.Logger
 
+	drainMu  sync.Mutex
+	drainBuf []byte // guarded by drainMu
+
 	mu       sync.Mutex
 	watched  map[int]bool      // processes whose forks are recorded; guarded by mu
 	children map[int][]int     // by parent; guarded by mu
@@ -106,7 +109,12 @@ func (fe *forkEvents) drain() {
 	if fe == nil {
 		return
 	}
-	buf := make([]byte, 64<<10)
+	fe.drainMu.Lock()
+	defer fe.drainMu.Unlock()
+	if fe.drainBuf == nil {
+		fe.drainBuf = make([]byte, 64<<10)
+	}
+	buf := fe.drainBuf
 	for {
 		n, _, err := unix.Recvfrom(fe.fd, buf, unix.MSG_DONTWAIT)
 		if err == unix.EINTR || err == unix.ENOBUFS {

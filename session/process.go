@@ -218,9 +218,17 @@ func (ps *processes) addChild(tid, pid, ppid int) (*process, error) {
 // snapshot adds the children it forks for, also while from exits, and must
 // not wait for exits being handled.
 func (ps *processes) addChildOf(tid, pid, ppid int, from *process) (*process, error) {
+	ps.mu.Lock()
+	_, known := ps.byPID[pid]
+	lost := !known && ps.byPID[ppid] == nil && from == nil
+	ps.mu.Unlock()
 	// The process that forked it, which has exited if it is not ppid: its
 	// exit, not handled yet, will fork for it if it is still known.
-	forker, forked := ps.forks.parentOf(pid)
+	var forker int
+	var forked bool
+	if lost {
+		forker, forked = ps.forks.parentOf(pid)
+	}
 	ps.mu.Lock()
 	p, known := ps.byPID[pid]
 	parent := ps.byPID[ppid]

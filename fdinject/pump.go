@@ -201,22 +201,22 @@ func writeAll(ctx context.Context, f RumpFile, b []byte) error {
 func (p *Pump) fromRump(ctx context.Context) {
 	buf := make([]byte, pumpBuffer)
 	for {
+		room := len(buf)
 		if p.dir == FromRump {
 			// A pipe: read from the rump file only what the pipe has
 			// room for, so that nothing read is ever held here and a
-			// handoff loses nothing.
-			if !p.waitRoom() {
+			// handoff loses nothing. Only the pump writes to it, so
+			// the room does not shrink meanwhile.
+			var ok bool
+			if room, ok = p.waitRoom(); !ok {
 				return // the target closed its end, or the pump stopped
 			}
+			room = min(room, len(buf))
 		}
 		p.mu.Lock()
 		if p.detached {
 			p.mu.Unlock()
 			return
-		}
-		room := len(buf)
-		if p.dir == FromRump {
-			room = max(1, min(room, p.pipeRoom()))
 		}
 		n, err := p.file.Read(ctx, buf[:room])
 		if err != nil || n <= 0 {
@@ -256,13 +256,16 @@ func (p *Pump) pipeRoom() int {
 	return room
 }
 
-// waitRoom waits until the pipe has room; false means it never will.
-func (p *Pump) waitRoom() bool {
+// waitRoom waits until the pipe has room and returns it; false means it
+// never will.
+func (p *Pump) waitRoom() (int, bool) {
+	room := 0
 	err := p.rc.Write(func(uintptr) bool {
 		// A pipe is writable once a page is free; room counts bytes.
-		return p.pipeRoom() > 0 || p.isDetached()
+		room = p.pipeRoom()
+		return room > 0 || p.isDetached()
 	})
-	return err == nil && !p.isDetached()
+	return room, err == nil && !p.isDetached()
 }
 
 func (p *Pump) isDetached() bool {
@@ -282,7 +285,6 @@ func (p *Pump) Detach(ctx context.Context) int {
 		p.Close()
 		return -1
 	}
-	p.Drain(ctx)
 	dup := -1
 	p.rc.Control(func(fd uintptr) {
 		if nfd, err := unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0); err == nil {

@@ -29,24 +29,37 @@ type Handoff struct {
 	Progname   string
 }
 
-// ErrBusy is Conn.File's answer while calls are in flight.
+// ErrBusy is Conn.File's answer while calls stay in flight.
 var ErrBusy = errors.New("calls in flight")
 
 // File returns a duplicate of the live link's socket, and what Resume needs
-// with it. It fails with ErrBusy while a call is in flight and with
-// ErrNotConnected while the Conn has no live link (it is reconnecting).
-func (c *Conn) File() (*os.File, Handoff, error) {
-	c.mu.Lock()
-	l, gen, name := c.link, c.gen, c.progname
-	c.mu.Unlock()
-	if l == nil {
-		return nil, Handoff{}, ErrNotConnected
-	}
-	l.mu.Lock()
-	busy := len(l.calls)
-	l.mu.Unlock()
-	if busy > 0 {
-		return nil, Handoff{}, fmt.Errorf("%w: %d", ErrBusy, busy)
+// with it. While a call is in flight it waits up to wait, since a call its
+// caller gave up on stays in flight until the server answers it, which it
+// does at once once what it waited for has happened; then it fails with
+// ErrBusy. It fails with ErrNotConnected while the Conn has no live link
+// (it is reconnecting).
+func (c *Conn) File(wait time.Duration) (*os.File, Handoff, error) {
+	deadline := time.Now().Add(wait)
+	var l *link
+	var gen uint64
+	var name string
+	for {
+		c.mu.Lock()
+		l, gen, name = c.link, c.gen, c.progname
+		c.mu.Unlock()
+		if l == nil {
+			return nil, Handoff{}, ErrNotConnected
+		}
+		l.mu.Lock()
+		busy := len(l.calls)
+		l.mu.Unlock()
+		if busy == 0 {
+			break
+		}
+		if !time.Now().Before(deadline) {
+			return nil, Handoff{}, fmt.Errorf("%w: %d", ErrBusy, busy)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 	sc, ok := l.nc.(syscall.Conn)
 	if !ok {
@@ -72,31 +85,6 @@ func (c *Conn) File() (*os.File, Handoff, error) {
 		return nil, Handoff{}, fmt.Errorf("duplicate connection socket: %w", err)
 	}
 	return f, Handoff{Banner: l.banner.String(), Generation: gen, Progname: name}, nil
-}
-
-// WaitIdle waits until no call is in flight on the live link, or timeout
-// passes: a call its caller gave up on stays in flight until the server
-// answers it, which it does at once once what it waited for has happened.
-func (c *Conn) WaitIdle(timeout time.Duration) bool {
-	deadline := time.Now().Add(timeout)
-	for {
-		c.mu.Lock()
-		l := c.link
-		c.mu.Unlock()
-		if l == nil {
-			return false
-		}
-		l.mu.Lock()
-		busy := len(l.calls)
-		l.mu.Unlock()
-		if busy == 0 {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // Resume makes a Conn of a socket to srv that a predecessor's File handed

@@ -17,7 +17,7 @@ func TestAHandedOverConnectionKeepsItsRumpProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, h, err := c.File()
+	f, h, err := c.File(0)
 	if err != nil {
 		t.Fatalf("File: %v", err)
 	}
@@ -65,14 +65,14 @@ func TestAConnectionIsNotHandedOverMidCall(t *testing.T) {
 		_, _, calls := fs.stats()
 		return calls[netbsd.SYS_GETPID] > 0
 	})
-	if _, _, err := c.File(); !errors.Is(err, ErrBusy) {
+	if _, _, err := c.File(0); !errors.Is(err, ErrBusy) {
 		t.Errorf("File during a call: %v, want ErrBusy", err)
 	}
 	close(release)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	f, _, err := c.File()
+	f, _, err := c.File(0)
 	if err != nil {
 		t.Fatalf("File after the call: %v", err)
 	}

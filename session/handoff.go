@@ -313,8 +313,7 @@ func (s *Session) handoff() (sessionHandoff, []NamedFD) {
 		if p.conn != nil {
 			// The watcher's poll, given up on, is answered once its
 			// pipe was written.
-			p.conn.WaitIdle(time.Second)
-			f, cs, err := p.conn.File()
+			f, cs, err := p.conn.File(time.Second)
 			if err != nil {
 				s.log.Warn("rump process not handed over; its rump descriptors are lost",
 					"pid", p.pid, "error", err)

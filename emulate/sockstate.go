@@ -27,16 +27,16 @@ type Socket struct {
 	shadow *fdinject.ReadyShadow
 	kind   sockKind
 
-	mu      sync.Mutex
-	refs    int              // rump descriptors naming it; guarded by mu
-	holders map[*Sockets]int // the processes' sets naming it, with their counts; guarded by mu
+	mu sync.Mutex
+	// holders are the processes' sets naming it, each with the number of
+	// its rump descriptors that do; guarded by mu.
+	holders map[*Sockets]int
 }
 
 // hold counts one more rump descriptor of ss naming s.
 func (s *Socket) hold(ss *Sockets) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.refs++
 	if s.holders == nil {
 		s.holders = make(map[*Sockets]int)
 	}
@@ -124,11 +124,10 @@ func (ss *Sockets) Remove(fd int32) {
 // must watch it now, since from's watcher may have been the one that did.
 func (s *Socket) release(from *Sockets) {
 	s.mu.Lock()
-	s.refs--
 	if s.holders[from]--; s.holders[from] <= 0 {
 		delete(s.holders, from)
 	}
-	last := s.refs == 0
+	last := len(s.holders) == 0
 	var others []*Sockets
 	for h := range s.holders {
 		if h != from {

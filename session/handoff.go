@@ -518,8 +518,10 @@ func (s *Server) resumeProcesses(sess *Session, srv rumpconn.Server, h *sessionH
 		}
 		p.setCwd(ph.Cwd)
 		if conn != nil {
-			// The watcher's pipe and pumps' duplicates of the old
-			// hijackd: a new watcher makes its own.
+			// What the old hijackd held that no shadow names and it
+			// did not hand over (the duplicates of pumps that ended
+			// as it stopped); the watcher it stopped closed its pipe,
+			// and a new watcher makes its own.
 			for _, r := range ph.Private {
 				conn.Syscall(sess.ctx, netbsd.SYS_CLOSE, uint64(int64(r)))
 			}
